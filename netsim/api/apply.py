@@ -1,0 +1,59 @@
+"""Put loaded manifests into the store, all or nothing, as `kubectl apply -f` would.
+
+Namespaces are created first so a file may define a namespace after objects
+that use it. Any refusal (a namespace that does not exist, a duplicate) undoes
+everything this call created and raises `InvalidObject` naming the file,
+document, object and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netsim.api.errors import AlreadyExists, ApiError, FieldError, NotFound
+from netsim.api.load import Manifest
+from netsim.api.objects import Resource
+from netsim.api.store import Store
+
+
+def apply_manifests(store: Store, manifests: Sequence[Manifest]) -> list[Resource]:
+    """Create every manifest's object (update it when it exists); returns the stored objects in input order."""
+    ordered = sorted(range(len(manifests)), key=lambda i: manifests[i].obj.kind != "Namespace")
+    stored: dict[int, Resource] = {}
+    with store.atomic():
+        for index in ordered:
+            manifest = manifests[index]
+            stored[index] = _apply_one(store, manifest)
+    return [stored[i] for i in range(len(manifests))]
+
+
+def _apply_one(store: Store, manifest: Manifest) -> Resource:
+    obj = manifest.obj
+    try:
+        if obj.name and store.try_get(obj.kind, obj.name, obj.namespace or "default") is not None:
+            return _update(store, obj)
+        return store.create(obj)
+    except NotFound as err:
+        field = "metadata.namespace" if "namespaces" in str(err) else ""
+        raise manifest.origin.error(obj.ref, field, str(err)) from None
+    except FieldError as err:
+        raise manifest.origin.error(obj.ref, err.field, err.problem) from None
+    except (AlreadyExists, ApiError) as err:
+        raise manifest.origin.error(obj.ref, "", str(err)) from None
+
+
+def _update(store: Store, obj: Resource) -> Resource:
+    """Replace the stored object's spec and labels with the manifest's, keeping server-set fields."""
+    current = store.get(obj.kind, obj.name, obj.namespace or "default")
+    incoming = obj.to_dict()
+
+    def merge(data: dict) -> None:
+        meta = data["metadata"]
+        for key, value in incoming.items():
+            if key not in ("metadata", "status"):
+                data[key] = value
+        for key in ("labels", "annotations"):
+            if key in incoming.get("metadata", {}):
+                meta[key] = incoming["metadata"][key]
+
+    return store.update(current.evolve(merge))
