@@ -138,6 +138,14 @@ def _read(path: Path) -> str:
         raise YamlSyntaxError(f"{path}: cannot read: {err}") from None
 
 
+class _KubectlDumper(yaml.SafeDumper):
+    """SafeDumper that quotes with double quotes where quoting is needed, as kubectl's YAML does."""
+
+    def choose_scalar_style(self):  # noqa: D102 - PyYAML hook
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style
+
+
 def as_list(objects: Sequence[Resource]) -> dict:
     """A `kind: List` dict holding the objects, as `kubectl get -o yaml` prints several."""
     return {"apiVersion": "v1", "items": [o.to_dict() for o in objects], "kind": "List",
@@ -147,7 +155,8 @@ def as_list(objects: Sequence[Resource]) -> dict:
 def dump_yaml(objects: Sequence[Resource] | Resource) -> str:
     """YAML as `kubectl get -o yaml` prints it: keys sorted; several objects as a List."""
     data = objects.to_dict() if isinstance(objects, Resource) else as_list(objects)
-    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 16)
+    return yaml.dump(data, Dumper=_KubectlDumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
+                     width=1 << 16)
 
 
 def dump_json(objects: Sequence[Resource] | Resource) -> str:

@@ -1,0 +1,46 @@
+"""Naming and ownership helpers the workload controllers share (pod-template-hash, controller refs)."""
+
+from __future__ import annotations
+
+import json
+
+from netsim.api.meta import NAME_SUFFIX_ALPHABET
+from netsim.api.objects import Resource
+
+
+def fnv32a(data: bytes) -> int:
+    """The 32-bit FNV-1a hash (Go's hash/fnv New32a)."""
+    h = 0x811C9DC5
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def safe_encode(text: str) -> str:
+    """apimachinery's rand.SafeEncodeString: each character mapped into the no-vowel alphabet."""
+    return "".join(NAME_SUFFIX_ALPHABET[ord(ch) % len(NAME_SUFFIX_ALPHABET)] for ch in text)
+
+
+def pod_template_hash(template: dict, collision_count: int = 0) -> str:
+    """The pod-template-hash label value of a template (controller.ComputeHash).
+
+    The encoding matches the controller's (FNV-1a, printed in decimal, safe-encoded);
+    the bytes hashed are the template's canonical JSON rather than the Go struct dump
+    the real controller hashes, so values differ from a real cluster's.
+    """
+    data = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    if collision_count:
+        data += collision_count.to_bytes(4, "little")
+    return safe_encode(str(fnv32a(data)))
+
+
+def controller_ref(owner: Resource) -> dict:
+    """An ownerReferences entry naming `owner` as the controller, as controllers write it."""
+    return {"apiVersion": owner.api_version, "kind": owner.kind, "name": owner.name, "uid": owner.uid,
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def is_owned_by(obj: Resource, owner: Resource) -> bool:
+    """True when `owner` is `obj`'s controller."""
+    ref = obj.controller_ref
+    return ref is not None and ref.uid == owner.uid

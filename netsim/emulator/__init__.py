@@ -1,0 +1,1 @@
+"""The glue users hold: api state and topology in, a running emulated cluster out."""
