@@ -12,8 +12,10 @@ from typing import Any
 
 from netsim.api import checks as c
 from netsim.api.errors import FieldError
-from netsim.api.kinds import kind_info
+from netsim.api.kinds import KINDS, kind_info
 from netsim.api.schema import Row, rows_for
+
+_KNOWN = {info.kind: info for info in KINDS}
 
 _NAME_CHECK = {
     "Namespace": c.dns_label,
@@ -29,6 +31,8 @@ def object_ref(data: Any) -> str:
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     name = meta.get("name") or meta.get("generateName") or "?"
     ns = meta.get("namespace")
+    if not ns and kind in _KNOWN and _KNOWN[kind].namespaced:
+        ns = "default"  # where kubectl would put it
     return f"{kind} {ns}/{name}" if isinstance(ns, str) and ns else f"{kind} {name}"
 
 

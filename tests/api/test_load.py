@@ -78,7 +78,7 @@ SVC = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: defau
         pytest.param("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: three\n"
                      "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
                      "    spec: {containers: [{name: c, image: nginx}]}\n",
-                     'cluster/web.yaml: document 1 (Deployment web): spec.replicas: must be an integer, '
+                     'cluster/web.yaml: document 1 (Deployment default/web): spec.replicas: must be an integer, '
                      'got string "three"', id="wrong-type"),
         pytest.param(SVC.format(port=70000),
                      "cluster/web.yaml: document 1 (Service default/web): spec.ports[0].port: must be between 1 "
@@ -87,23 +87,23 @@ SVC = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: defau
                      "  selector: {matchExpressions: [{key: app, operator: Near, values: [a]}]}\n"
                      "  template:\n    metadata: {labels: {app: web}}\n"
                      "    spec: {containers: [{name: c, image: nginx}]}\n",
-                     "cluster/web.yaml: document 1 (Deployment web): spec.selector.matchExpressions[0].operator",
+                     "cluster/web.yaml: document 1 (Deployment default/web): spec.selector.matchExpressions[0].operator",
                      id="invalid-selector"),
         pytest.param("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
                      "    image: nginx\n    resources: {requests: {cpu: 12xyz}}\n",
-                     "cluster/web.yaml: document 1 (Pod p): spec.containers[0].resources.requests.cpu: ",
+                     "cluster/web.yaml: document 1 (Pod default/p): spec.containers[0].resources.requests.cpu: ",
                      id="invalid-quantity"),
         pytest.param("apiVersion: v1\nkind: Node\nmetadata: {name: n1, namespace: default}\n",
                      'cluster/web.yaml: document 1 (Node default/n1): metadata.namespace: Node is cluster-scoped '
                      'and must not have a namespace, got "default"', id="cluster-scoped-with-namespace"),
         pytest.param("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n",
-                     "cluster/web.yaml: document 1 (Pod p): spec.containers: is required", id="missing-field"),
+                     "cluster/web.yaml: document 1 (Pod default/p): spec.containers: is required", id="missing-field"),
         pytest.param("apiVersion: v1\nkind: Service\nmetadata: {name: Web}\n",
-                     'cluster/web.yaml: document 1 (Service Web): metadata.name: must be a DNS-1035 label',
+                     'cluster/web.yaml: document 1 (Service default/Web): metadata.name: must be a DNS-1035 label',
                      id="bad-name"),
         pytest.param("apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: ok}\n"
                      "- apiVersion: v2\n  kind: ConfigMap\n  metadata: {name: bad}\nkind: List\n",
-                     'cluster/web.yaml: document 1 (List item 1: ConfigMap bad): apiVersion: ConfigMap is served as '
+                     'cluster/web.yaml: document 1 (List item 1: ConfigMap default/bad): apiVersion: ConfigMap is served as '
                      'v1, got "v2"', id="list-item"),
     ],
 )
