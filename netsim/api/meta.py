@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass
 
 
@@ -75,12 +76,16 @@ class Condition:
 
 def format_time(seconds: float) -> str:
     """RFC 3339 in UTC at one-second precision, as metadata timestamps are written ("2024-01-01T00:00:00Z")."""
-    moment = _dt.datetime.fromtimestamp(int(seconds), tz=_dt.timezone.utc)
+    moment = _dt.datetime.fromtimestamp(math.floor(seconds), tz=_dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # The alphabet of apimachinery's util/rand.String: no vowels (no words), no 0/1/3 (ambiguous).
 NAME_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+# names.SimpleNameGenerator keeps generateName bases to 63 - 5 characters.
+MAX_GENERATED_NAME_BASE = 58
 
 
 def random_suffix(rng, length: int = 5) -> str:
@@ -91,7 +96,7 @@ def random_suffix(rng, length: int = 5) -> str:
 
 def new_uid(rng) -> str:
     """A version-4-format UUID string drawn from the seeded generator (never uuid4)."""
-    raw = bytearray(int(b) for b in rng.integers(0, 256, size=16))
+    raw = bytearray(rng.bytes(16))
     raw[6] = (raw[6] & 0x0F) | 0x40
     raw[8] = (raw[8] & 0x3F) | 0x80
     h = raw.hex()

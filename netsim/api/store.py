@@ -21,7 +21,7 @@ from typing import Any
 from netsim.api.defaults import apply_defaults
 from netsim.api.errors import AlreadyExists, Conflict, FieldError, Forbidden, NotFound
 from netsim.api.kinds import kind_info
-from netsim.api.meta import ObjectKey, format_time, new_uid, random_suffix
+from netsim.api.meta import MAX_GENERATED_NAME_BASE, ObjectKey, format_time, new_uid, random_suffix
 from netsim.api.objects import Event, Resource, make_object
 from netsim.api.validate import validate
 
@@ -338,7 +338,7 @@ class Store:
 
     def _generated_name(self, prefix: str, kind: str, namespace: str) -> str:
         for _ in range(8):
-            name = prefix + random_suffix(self._rng)
+            name = prefix[:MAX_GENERATED_NAME_BASE] + random_suffix(self._rng)
             if ObjectKey(kind, namespace, name) not in self._objects:
                 return name
         raise AlreadyExists(f'{kind_info(kind).resource} "{prefix}" could not get a unique generated name')

@@ -9,7 +9,6 @@ per component, so the same inputs and seed give the same objects.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,6 +24,7 @@ from netsim.kubelet.ipam import HostLocalIpam
 from netsim.kubelet.pods import Kubelet
 from netsim.kubelet.registration import register_nodes
 from netsim.sim.clock import Clock
+from netsim.sim.rng import Random
 
 MAX_PASSES = 200
 
@@ -35,8 +35,7 @@ class DidNotSettle(NetsimError):
 
 def child_rng(seed: int, component: str) -> np.random.Generator:
     """A generator for one component, independent of the others and stable across runs."""
-    key = int.from_bytes(hashlib.sha256(component.encode()).digest()[:4], "big")
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+    return Random(seed).child(component).generator
 
 
 class Cluster:
