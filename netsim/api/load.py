@@ -4,7 +4,9 @@ Loading is all or nothing: every document is parsed and validated before any
 object is returned, and the first problem raises one error naming the file,
 the document (1-based, as `---` separates them), the object and the field.
 Each object's origin is kept so later checks (a missing namespace) can name
-the same place. `dump_yaml` writes objects back the way `kubectl get -o yaml`
+the same place. Documents of netsim's own API group (`apiVersion:
+netsim.dev/...`, e.g. a Scenario) are not cluster objects: they are skipped
+here and read by their own readers. `dump_yaml` writes objects back the way `kubectl get -o yaml`
 does (keys sorted, a `List` for several objects).
 """
 
@@ -23,6 +25,12 @@ from netsim.api.objects import Resource, make_object
 from netsim.api.validate import object_ref, validate
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+NETSIM_GROUP = "netsim.dev/"
+
+
+def is_netsim_document(doc: Any) -> bool:
+    """True for netsim's own documents (apiVersion netsim.dev/...), which are not cluster objects."""
+    return isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(NETSIM_GROUP)
 
 
 class _ManifestLoader(yaml.SafeLoader):
@@ -65,15 +73,20 @@ def load_paths(paths: Iterable[str | Path]) -> tuple[Manifest, ...]:
     return tuple(out)
 
 
-def load_text(text: str, source: str = "<input>") -> tuple[Manifest, ...]:
-    """Every object in one YAML or JSON text; `source` names it in errors."""
+def parse_documents(text: str, source: str = "<input>") -> list[Any]:
+    """The YAML documents of a text (timestamps kept as strings); YamlSyntaxError names the place."""
     try:
-        documents = list(yaml.load_all(text, Loader=_ManifestLoader))
+        return list(yaml.load_all(text, Loader=_ManifestLoader))
     except yaml.YAMLError as err:
         raise _syntax_error(err, text, source) from None
+
+
+def load_text(text: str, source: str = "<input>") -> tuple[Manifest, ...]:
+    """Every object in one YAML or JSON text; `source` names it in errors."""
+    documents = parse_documents(text, source)
     out: list[Manifest] = []
     for number, doc in enumerate(documents, start=1):
-        if doc is None:
+        if doc is None or is_netsim_document(doc):
             continue
         if isinstance(doc, dict) and doc.get("kind") == "List" or (
             isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc

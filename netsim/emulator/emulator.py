@@ -1,0 +1,82 @@
+"""`Emulator`: the object users hold — a settled cluster, its network, and the traffic sent through it.
+
+It sends a flow connection by connection: each connection is one TCP SYN (or
+one UDP datagram) from the sender with a fresh ephemeral source port, walked
+to completion (the answer included), with every frame captured when a
+capture set is given. Ephemeral ports come from Linux's default range
+(net.ipv4.ip_local_port_range 32768-60999), drawn from the seeded generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netsim.capture.points import CaptureSet
+from netsim.dataplane.network import Network
+from netsim.dataplane.trace import WalkResult
+from netsim.emulator.cluster import Cluster, child_rng
+from netsim.emulator.wiring import build_network
+from netsim.packet import Packet, Proto, TcpFlag
+from netsim.verify.flows import FlowSpec, Sender, Target, resolve_sender, resolve_target
+
+EPHEMERAL_PORTS = (32768, 60999)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One connection of a flow: what was sent and the walk that followed."""
+
+    sender: Sender
+    target: Target
+    sport: int
+    result: WalkResult
+
+
+class Emulator:
+    """A running emulated cluster: the api state, its dataplane, and a capture of what crossed it."""
+
+    def __init__(self, cluster: Cluster, capture: CaptureSet | None = None) -> None:
+        self.cluster = cluster
+        self.capture = capture
+        self.network: Network = build_network(cluster, capture)
+        self._ports = child_rng(cluster.seed, "ephemeral-ports")
+        self._used: set[tuple[str, int]] = set()
+
+    def ephemeral_port(self, host: str) -> int:
+        """A source port not yet used by `host` in this run."""
+        low, high = EPHEMERAL_PORTS
+        while True:
+            port = int(self._ports.integers(low, high + 1))
+            if (host, port) not in self._used:
+                self._used.add((host, port))
+                return port
+
+    def send(self, flow: FlowSpec, field: str = "traffic") -> list[Connection]:
+        """Send every connection of a flow; returns them in order."""
+        store = self.cluster.store
+        sender = resolve_sender(store, flow.source, f"{field}.from")
+        target = resolve_target(store, flow.destination, flow.protocol, f"{field}.to")
+        connections = []
+        for _ in range(flow.count):
+            sport = self.ephemeral_port(sender.host)
+            packet = first_packet(sender, target, flow.protocol, sport, flow.payload)
+            connections.append(Connection(sender, target, sport, self.network.send(sender.host, packet)))
+        return connections
+
+    def close(self) -> None:
+        """Flush and close the capture files."""
+        if self.capture is not None:
+            self.capture.close()
+
+
+def first_packet(sender: Sender, target: Target, protocol: str, sport: int, payload: bytes) -> Packet:
+    """The packet that opens a connection: a TCP SYN, or a UDP datagram carrying the payload."""
+    if protocol == "UDP":
+        return Packet(sender.address, target.address, Proto.UDP, sport, target.port, payload=payload)
+    return Packet(sender.address, target.address, Proto.TCP, sport, target.port, tcp_flags=TcpFlag.SYN,
+                  seq=_isn(sender, sport), window=64240)
+
+
+def _isn(sender: Sender, sport: int) -> int:
+    """A deterministic initial sequence number for the client side."""
+    return (int(sender.address) * 2654435761 + sport * 40503) & 0xFFFFFFFF

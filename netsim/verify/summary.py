@@ -1,0 +1,88 @@
+"""Readable answers from a walk: the hosts a packet crossed, its NAT rewrites, where it ended.
+
+A connection's summary follows packet 0 (what the sender sent) and the first
+reply that reached the sender back, in the words a user of tcpdump and
+iptables would use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netsim.dataplane.trace import Outcome, StepKind, WalkResult
+
+REWROTE = "rewrote to "
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """A NAT rewrite seen in the trace: on which host, at which hook, from what to what."""
+
+    host: str
+    hook: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class PacketPath:
+    """One packet's journey: hosts in order, rewrites, and how it ended."""
+
+    packet: int
+    hosts: tuple[str, ...]
+    rewrites: tuple[Rewrite, ...]
+    outcome: Outcome
+    end_host: str
+    app: str | None
+    reason: str
+
+
+def packet_path(result: WalkResult, packet: int = 0) -> PacketPath:
+    """The path of one packet id of a walk."""
+    hosts: list[str] = []
+    rewrites: list[Rewrite] = []
+    for step in result.steps_of(packet):
+        if not hosts or hosts[-1] != step.host:
+            hosts.append(step.host)
+        if step.kind is StepKind.HOOK and step.detail.startswith(REWROTE):
+            rewrites.append(Rewrite(step.host, step.hook.value if step.hook else "", step.summary,
+                                    step.detail[len(REWROTE):]))
+    end = result.of(packet)
+    last = end[-1] if end else None
+    return PacketPath(
+        packet=packet,
+        hosts=tuple(hosts),
+        rewrites=tuple(rewrites),
+        outcome=last.outcome if last else result.outcome,
+        end_host=last.host if last else result.host,
+        app=last.app if last else result.app,
+        reason=last.reason if last else result.reason,
+    )
+
+
+def reply_packet(result: WalkResult) -> int | None:
+    """The id of the first packet delivered back to the sender's socket, if any."""
+    for disposition in result.dispositions:
+        if disposition.packet != 0 and disposition.app == "socket" and disposition.outcome is Outcome.DELIVERED:
+            return disposition.packet
+    return None
+
+
+def _headers(text: str) -> str:
+    """`TCP 1.2.3.4:5 > 6.7.8.9:10 [S] ttl 64` → `1.2.3.4:5 > 6.7.8.9:10`."""
+    parts = text.split()
+    return " ".join(parts[1:4]) if len(parts) >= 4 else text
+
+
+def describe(path: PacketPath, what: str) -> list[str]:
+    """Lines saying where one packet went."""
+    lines = [f"{what}: {' -> '.join(path.hosts)}"]
+    for rw in path.rewrites:
+        lines.append(f"    {rw.host} {rw.hook}: {_headers(rw.before)}  =>  {_headers(rw.after)}")
+    ending = f"{path.outcome.value} to {path.end_host}" if path.app else f"{path.outcome.value} on {path.end_host}"
+    if path.app:
+        ending += f" ({path.app})"
+    if path.reason and path.outcome is not Outcome.DELIVERED:
+        ending += f": {path.reason}"
+    lines.append(f"    {ending}")
+    return lines
