@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                 if reply is not None:
                     back = conn.result.received[0] if conn.result.received else None
                     source = f" from {back.src}:{back.sport}" if back is not None else ""
-                    lines.append(f"    answer{source} received by {conn.sender.label}")
+                    kind = _kind(back) if back is not None else "answer"
+                    lines.append(f"    {kind}{source} received by {conn.sender.label}")
                 else:
                     lines.append("    no answer reached the sender")
                 print("\n".join(lines))
@@ -62,6 +63,21 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"pcaps: {len(files)} files in {_rel(pcap_dir)}/ ({', '.join(p.name for p in files)})")
     return 0
+
+
+def _kind(packet) -> str:
+    """What an answer is, in tcpdump's words (SYN-ACK, RST, UDP reply, ICMP error)."""
+    from netsim.packet import Proto, TcpFlag
+
+    if packet.proto == Proto.TCP:
+        if packet.tcp_flags & TcpFlag.RST:
+            return "RST"
+        if packet.tcp_flags & TcpFlag.SYN and packet.tcp_flags & TcpFlag.ACK:
+            return "SYN-ACK"
+        return "TCP answer"
+    if packet.proto == Proto.UDP:
+        return "UDP answer"
+    return f"ICMP type {packet.icmp_type} code {packet.icmp_code}"
 
 
 def _rel(path: str | Path) -> str:

@@ -17,7 +17,7 @@ from netsim.dataplane.trace import WalkResult
 from netsim.emulator.cluster import Cluster, child_rng
 from netsim.emulator.wiring import build_network
 from netsim.packet import Packet, Proto, TcpFlag
-from netsim.verify.flows import FlowSpec, Sender, Target, resolve_sender, resolve_target
+from netsim.emulator.traffic import FlowSpec, Sender, Target, resolve_sender, resolve_target
 
 EPHEMERAL_PORTS = (32768, 60999)
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from netsim.api.errors import FieldError, InvalidObject
 from netsim.api.load import MANIFEST_SUFFIXES, is_netsim_document, parse_documents
-from netsim.verify.flows import FlowSpec
+from netsim.emulator.traffic import FlowSpec
 
 API_VERSION = "netsim.dev/v1alpha1"
 

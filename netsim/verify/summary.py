@@ -68,17 +68,29 @@ def reply_packet(result: WalkResult) -> int | None:
     return None
 
 
-def _headers(text: str) -> str:
-    """`TCP 1.2.3.4:5 > 6.7.8.9:10 [S] ttl 64` → `1.2.3.4:5 > 6.7.8.9:10`."""
+def _endpoints(text: str) -> tuple[str, str]:
+    """(source, destination) of a summary such as `TCP 1.2.3.4:5 > 6.7.8.9:10 [S] ttl 64`."""
     parts = text.split()
-    return " ".join(parts[1:4]) if len(parts) >= 4 else text
+    if len(parts) >= 4 and parts[2] == ">":
+        return parts[1], parts[3]
+    return text, ""
+
+
+def rewrite_text(rw: Rewrite) -> str:
+    """`DNAT on node (PREROUTING): old -> new`, and/or SNAT, as the addresses changed."""
+    (src0, dst0), (src1, dst1) = _endpoints(rw.before), _endpoints(rw.after)
+    parts = []
+    if dst0 != dst1:
+        parts.append(f"DNAT {dst0} -> {dst1}")
+    if src0 != src1:
+        parts.append(f"SNAT {src0} -> {src1}")
+    return f"{', '.join(parts) or 'rewritten'} on {rw.host} ({rw.hook})"
 
 
 def describe(path: PacketPath, what: str) -> list[str]:
     """Lines saying where one packet went."""
-    lines = [f"{what}: {' -> '.join(path.hosts)}"]
-    for rw in path.rewrites:
-        lines.append(f"    {rw.host} {rw.hook}: {_headers(rw.before)}  =>  {_headers(rw.after)}")
+    lines = [what, f"    path: {' -> '.join(path.hosts)}"]
+    lines += [f"    {rewrite_text(rw)}" for rw in path.rewrites]
     ending = f"{path.outcome.value} to {path.end_host}" if path.app else f"{path.outcome.value} on {path.end_host}"
     if path.app:
         ending += f" ({path.app})"

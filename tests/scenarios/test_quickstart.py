@@ -48,9 +48,11 @@ def test_summary_says_where_each_connection_went(quickstart_run) -> None:
     client, web, svc = cluster_facts()
     assert f"client to web: TCP pod default/client -> service default/web ({svc.cluster_ip}:80), 4 connection(s)" \
         in text
-    assert text.count(f"answer from {svc.cluster_ip}:80 received by pod default/client") == 4
+    assert text.count(f"SYN-ACK from {svc.cluster_ip}:80 received by pod default/client") == 4
     backends = {f"{p.pod_ip}:8080" for p in web}
-    dnat_targets = {line.split("=>")[1].split(">")[1].strip() for line in text.splitlines() if "PREROUTING" in line}
+    dnat_lines = [line for line in text.splitlines() if line.strip().startswith("DNAT ")]
+    assert len(dnat_lines) == 4
+    dnat_targets = {line.split("->")[1].split()[0] for line in dnat_lines}
     assert dnat_targets <= backends and dnat_targets
     assert "reached: " in text
 

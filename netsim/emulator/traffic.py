@@ -16,6 +16,7 @@ from typing import Any
 from netsim.api.errors import FieldError, NotFound
 from netsim.api.objects import Service
 from netsim.api.store import Store
+from netsim.emulator.wiring import pod_host_name
 
 PROTOCOLS = ("TCP", "UDP")
 
@@ -88,8 +89,6 @@ def _split_ref(ref: str, field: str) -> tuple[str, str, str]:
 
 def resolve_sender(store: Store, ref: str, field: str) -> Sender:
     """The host and address that `pod/...` or `node/...` sends from."""
-    from netsim.emulator.wiring import pod_host_name
-
     kind, ns, name = _split_ref(ref, field)
     if kind in ("pod", "pods", "po"):
         pod = store.try_get("Pod", name, ns)
