@@ -47,6 +47,8 @@ class Packet:
     holds the quoted original datagram. `mark`, `ct` and `ct_reply` are the
     skb metadata netfilter reads and writes (skb->mark, the conntrack entry
     and whether this packet travels in the entry's reply direction).
+    For SCTP, `seq` holds the common header's verification tag and `payload`
+    the chunks. Byte layouts: `netsim.packet.wire`.
     """
 
     src: IPAddress
@@ -73,6 +75,9 @@ class Packet:
     mark: int = 0
     ct: object | None = field(default=None, repr=False)
     ct_reply: bool = False
+    tcp_options: bytes = b""    # raw TCP options (a multiple of 4 bytes), as the kernel's SYNs carry
+    flow_label: int = 0         # IPv6 flow label (20 bits); IPv6 uses `tos` as traffic class, `ttl` as hop limit
+    udp_no_csum: bool = False   # IPv4 UDP sent with checksum 0, as Linux VXLAN tunnels do by default
 
     def clone(self) -> Packet:
         """A shallow copy (the payload is immutable; `inner` is cloned too)."""
