@@ -16,23 +16,26 @@ from netsim.api.objects import Resource
 from netsim.api.store import Store
 
 
-def apply_manifests(store: Store, manifests: Sequence[Manifest]) -> list[Resource]:
-    """Create every manifest's object (update it when it exists); returns the stored objects in input order."""
+def apply_manifests(store: Store, manifests: Sequence[Manifest], *, restore: bool = False) -> list[Resource]:
+    """Create every manifest's object (update it when it exists); returns the stored objects in input order.
+
+    `restore` keeps the uid and creationTimestamp objects carry (see `Store.create`).
+    """
     ordered = sorted(range(len(manifests)), key=lambda i: manifests[i].obj.kind != "Namespace")
     stored: dict[int, Resource] = {}
     with store.atomic():
         for index in ordered:
             manifest = manifests[index]
-            stored[index] = _apply_one(store, manifest)
+            stored[index] = _apply_one(store, manifest, restore)
     return [stored[i] for i in range(len(manifests))]
 
 
-def _apply_one(store: Store, manifest: Manifest) -> Resource:
+def _apply_one(store: Store, manifest: Manifest, restore: bool) -> Resource:
     obj = manifest.obj
     try:
         if obj.name and store.try_get(obj.kind, obj.name, obj.namespace or "default") is not None:
             return _update(store, obj)
-        return store.create(obj)
+        return store.create(obj, restore=restore)
     except NotFound as err:
         field = "metadata.namespace" if "namespaces" in str(err) else ""
         raise manifest.origin.error(obj.ref, field, str(err)) from None

@@ -108,8 +108,13 @@ class Store:
         )
 
     # writing ----------------------------------------------------------------
-    def create(self, obj: Resource | Mapping[str, Any]) -> Resource:
-        """Create an object: validate, default, admit, stamp metadata; AlreadyExists/NotFound as the API does."""
+    def create(self, obj: Resource | Mapping[str, Any], *, restore: bool = False) -> Resource:
+        """Create an object: validate, default, admit, stamp metadata; AlreadyExists/NotFound as the API does.
+
+        With `restore`, an object that already carries a uid and creationTimestamp
+        (a dump of a real cluster) keeps them, as a restore from a backup would, so
+        the ownerReferences between dumped objects still hold.
+        """
         data = obj.to_dict() if isinstance(obj, Resource) else copy.deepcopy(dict(obj))
         validate(data)
         info = kind_info(data["kind"])
@@ -130,12 +135,13 @@ class Store:
         apply_defaults(data)
         for admit in self._admission:
             admit(self, data)
-        meta["uid"] = new_uid(self._rng)
-        meta["creationTimestamp"] = self.now()
+        kept = {k: meta[k] for k in ("uid", "creationTimestamp", "generation") if restore and meta.get(k)}
         for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             meta.pop(field, None)
+        meta["uid"] = kept.get("uid") or new_uid(self._rng)
+        meta["creationTimestamp"] = kept.get("creationTimestamp") or self.now()
         if info.kind in GENERATION_KINDS:
-            meta["generation"] = 1
+            meta["generation"] = kept.get("generation", 1)
         return self._put(key, data, "ADDED")
 
     def update(self, obj: Resource) -> Resource:

@@ -28,26 +28,46 @@ def reconcile(store: Store) -> None:
 
 def _sync(store: Store, deploy: Deployment) -> None:
     template = deploy.template
-    template_hash = pod_template_hash(template)
-    name = f"{deploy.name}-{template_hash}"
     owned = [rs for rs in store.list("ReplicaSet", deploy.namespace) if is_owned_by(rs, deploy)]
-    current = next((rs for rs in owned if rs.name == name), None)
+    current = find_new_replicaset(template, owned)
     if current is None:
-        current = store.create(_replicaset(deploy, name, template, template_hash))
+        template_hash = pod_template_hash(template)
+        current = store.create(_replicaset(deploy, f"{deploy.name}-{template_hash}", template, template_hash))
         store.record_event(deploy, "Normal", "ScalingReplicaSet",
-                           f"Scaled up replica set {name} to {deploy.replicas}", COMPONENT)
+                           f"Scaled up replica set {current.name} to {deploy.replicas}", COMPONENT)
     elif current.replicas != deploy.replicas:
         before = current.replicas
         verb = "up" if deploy.replicas > before else "down"
         current = store.update(current.evolve(lambda d: d["spec"].__setitem__("replicas", deploy.replicas)))
         store.record_event(deploy, "Normal", "ScalingReplicaSet",
-                           f"Scaled {verb} replica set {name} from {before} to {deploy.replicas}", COMPONENT)
+                           f"Scaled {verb} replica set {current.name} from {before} to {deploy.replicas}", COMPONENT)
+    name = current.name
     for old in owned:
         if old.name != name and old.replicas != 0:
             store.update(old.evolve(lambda d: d["spec"].__setitem__("replicas", 0)))
             store.record_event(deploy, "Normal", "ScalingReplicaSet",
                                f"Scaled down replica set {old.name} from {old.replicas} to 0", COMPONENT)
     _write_status(store, store.get("Deployment", deploy.name, deploy.namespace), current)  # type: ignore[arg-type]
+
+
+def _without_hash(template: dict) -> dict:
+    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    labels.pop(HASH_LABEL, None)
+    meta = dict(template.get("metadata") or {})
+    meta.pop("creationTimestamp", None)
+    meta["labels"] = labels
+    return {**template, "metadata": meta}
+
+
+def find_new_replicaset(template: dict, owned: list) -> ReplicaSet | None:
+    """The owned ReplicaSet whose template equals the Deployment's, the hash label aside (FindNewReplicaSet).
+
+    The oldest wins when several match, as the controller sorts by creation time.
+    """
+    wanted = _without_hash(template)
+    matches = [rs for rs in owned if _without_hash(rs.template) == wanted]
+    matches.sort(key=lambda rs: (rs.creation_timestamp, rs.name))
+    return matches[0] if matches else None
 
 
 def _replicaset(deploy: Deployment, name: str, template: dict, template_hash: str) -> dict:

@@ -1,7 +1,8 @@
 """The cluster's control plane: the store, the controllers and the kubelets, driven to a steady state.
 
 `Cluster.build(topology, manifests, seed)` makes a store with the default
-namespaces, registers the nodes, applies the manifests (all or nothing) and
+namespaces, registers the nodes, applies the manifests (all or nothing,
+keeping the identities a dump of a real cluster carries) and
 runs every controller and kubelet in a fixed order until a whole pass
 changes nothing. Every random draw comes from one seeded generator, split
 per component, so the same inputs and seed give the same objects.
@@ -60,10 +61,10 @@ class Cluster:
         cluster = cls(topology, seed, clock)
         nodes = [m for m in manifests if m.obj.kind == "Node"]
         others = [m for m in manifests if m.obj.kind != "Node"]
-        apply_manifests(cluster.store, nodes)
+        apply_manifests(cluster.store, nodes, restore=True)
         register_nodes(cluster.store, topology)
+        apply_manifests(cluster.store, others, restore=True)
         apiserver.reconcile(cluster.store, str(topology.service_subnet))
-        apply_manifests(cluster.store, others)
         cluster.settle()
         return cluster
 

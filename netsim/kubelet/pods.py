@@ -35,6 +35,8 @@ class Kubelet:
                 continue
             if pod.phase == "Pending":
                 self._start(store, pod, owner)  # type: ignore[arg-type]
+            elif pod.pod_ip and not pod.host_network and pod.phase == "Running":
+                self.ipam.reserve(pod.pod_ip, owner)  # a pod that was running before (a dump)
 
     def _start(self, store: Store, pod: Pod, owner: str) -> None:
         if pod.host_network:

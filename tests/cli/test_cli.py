@@ -85,3 +85,37 @@ def test_up_then_apply_then_get_from_the_state_folder(capsys, monkeypatch, tmp_p
 def test_missing_state_folder_is_a_clear_error(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "apply", "--state", str(tmp_path / "none"), "-f", "x.yaml")
     assert code == 2 and "run `netsim up` first" in err
+
+
+BAD_INPUTS = {
+    "yaml-syntax": ("kind: a: b\n", "document 1: invalid YAML at line 1"),
+    "unknown-kind": ("apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n", 'kind: unknown kind "Widget"'),
+    "wrong-type": ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: '80'}]}\n",
+                   "(Service default/web): spec.ports[0].port: must be an integer"),
+    "invalid-selector": ("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: rs}\nspec:\n"
+                         "  selector: {matchExpressions: [{key: app, operator: In}]}\n"
+                         "  template: {spec: {containers: [{name: c, image: x}]}}\n",
+                         "(ReplicaSet default/rs): spec.selector.matchExpressions[0].values"),
+    "invalid-quantity": ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                         "  - {name: c, image: x, resources: {limits: {memory: 1Gb}}}\n",
+                         "(Pod default/p): spec.containers[0].resources.limits.memory"),
+    "missing-namespace": ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n",
+                          '(ConfigMap nowhere/c): metadata.namespace: namespaces "nowhere" not found'),
+    "cluster-scoped-with-namespace": ("apiVersion: v1\nkind: Namespace\nmetadata: {name: x, namespace: default}\n",
+                                      "(Namespace default/x): metadata.namespace: Namespace is cluster-scoped"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_each_kind_of_bad_input_is_one_line_and_exit_2(case: str, capsys, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    good = tmp_path / "a-good.yaml"
+    good.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n")
+    bad = tmp_path / "b-bad.yaml"
+    text, expected = BAD_INPUTS[case]
+    bad.write_text(text)
+    code, out, err = run(capsys, "get", "configmaps", "-f", str(tmp_path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"error: {bad}: document 1")
+    assert expected in err

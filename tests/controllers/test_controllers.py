@@ -137,3 +137,40 @@ def test_service_without_selector_keeps_user_slices() -> None:
     slices = cluster.store.list("EndpointSlice", "default", where=lambda s: s.service_name == "ext")
     assert [s.name for s in slices] == ["ext-1"]
     assert slices[0].endpoints[0].addresses == ("192.0.2.10",)
+
+
+def test_a_real_clusters_dump_keeps_its_nodes_identities_and_addresses() -> None:
+    manifests = load_paths([ROOT / "tests/data/kind-dump.yaml"])
+    cluster = Cluster.build(load_topology(ROOT / "topologies/three-node.yaml"), manifests)
+    store = cluster.store
+    # the dump's Node is the cluster's only node: the topology's workers are not added
+    assert [n.name for n in store.list("Node")] == ["kind-control-plane"]
+    node = store.get("Node", "kind-control-plane")
+    assert node.internal_ip == "172.18.0.2" and node.uid == "8a3cbb9e-11f4-4d2b-95ab-1f8cc7d1a4e2"
+    # identities survive, so the Service still owns its dumped slice, which the controller keeps
+    svc = store.get("Service", "kube-dns", "kube-system")
+    assert svc.uid == "9e8d7c6b-5a49-4837-a261-50f4e3d2c1b0" and svc.cluster_ip == "10.96.0.10"
+    slices = store.list("EndpointSlice", "kube-system", where=lambda s: s.service_name == "kube-dns")
+    assert "kube-dns-7m6vq" in [s.name for s in slices]
+    # the running pod keeps its address and no new pod is given it
+    dumped = store.get("Pod", "coredns-7db6d8ff4d-5kx2n", "kube-system")
+    assert dumped.pod_ip == "10.244.0.3"
+    others = [p.pod_ip for p in store.list("Pod") if p.name != dumped.name]
+    assert "10.244.0.3" not in others
+
+
+def test_deployment_adopts_the_replicaset_whose_template_matches() -> None:
+    from netsim.controllers.deployment import find_new_replicaset
+
+    cluster = Cluster.build(load_topology(ROOT / "topologies/three-node.yaml"),
+                            load_paths([ROOT / "cluster/quickstart"]))
+    store = cluster.store
+    (rs,) = store.list("ReplicaSet")
+    deploy = store.get("Deployment", "web", "default")
+    assert find_new_replicaset(deploy.template, [rs]) == rs
+    # a template change makes a second ReplicaSet and scales the first to zero
+    store.update(deploy.evolve(lambda d: d["spec"]["template"]["spec"]["containers"][0].update(image="nginx:2")))
+    cluster.settle()
+    sets = {r.name: r.replicas for r in store.list("ReplicaSet")}
+    assert len(sets) == 2 and sets[rs.name] == 0
+    assert sorted(sets.values()) == [0, 2]
