@@ -168,6 +168,9 @@ class Store:
             meta["generation"] = current.generation + (1 if _spec_changed(current.to_dict(), data) else 0)
         if current.deletion_timestamp and not meta.get("finalizers") and not _graceful_pending(data):
             return self._remove(current.key)
+        meta["resourceVersion"] = current.resource_version
+        if data == current.to_dict():
+            return current  # a no-op update writes nothing, as the API server skips it
         return self._put(current.key, data, "MODIFIED")
 
     def patch(self, kind: str, name: str, namespace: str, patch: Mapping[str, Any]) -> Resource:

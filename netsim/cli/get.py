@@ -7,8 +7,29 @@ import sys
 from netsim.api.errors import FieldError, NotFound
 from netsim.api.kinds import resolve_resource
 from netsim.api.load import dump_json, dump_yaml
+from netsim.cli.options import add_cluster_options, cluster_inputs
 from netsim.cli.tables import table
 from netsim.emulator.cluster import Cluster
+
+
+def register(sub) -> None:
+    """`netsim get KIND [NAME]`."""
+    parser = sub.add_parser("get", help="list objects with kubectl's columns")
+    parser.add_argument("kind", metavar="KIND", help="pods, svc, deployments.apps, nodes, ... (comma-separated)")
+    parser.add_argument("name", nargs="?", metavar="NAME")
+    parser.add_argument("-n", "--namespace", default=None)
+    parser.add_argument("-A", "--all-namespaces", action="store_true")
+    parser.add_argument("-o", "--output", choices=("wide", "yaml", "json", "name"), default=None)
+    parser.add_argument("-l", "--selector", default=None, help="label selector (app=web,tier in (a,b))")
+    add_cluster_options(parser)
+    parser.set_defaults(handler=_command)
+
+
+def _command(args) -> int:
+    cluster = cluster_inputs(args).build()
+    sys.stdout.write(get(cluster, args.kind, args.name, namespace=args.namespace, all_namespaces=args.all_namespaces,
+                         output=args.output, selector=args.selector))
+    return 0
 
 
 def get(cluster: Cluster, resource: str, name: str | None = None, *, namespace: str | None = None,

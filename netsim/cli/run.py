@@ -10,10 +10,20 @@ from netsim.api.load import load_paths
 from netsim.api.topology import load_topology
 from netsim.capture.points import CaptureSet
 from netsim.cli.inputs import DEFAULT_TOPOLOGY, QUICKSTART, project_path
+from netsim.cli.options import add_cluster_options
 from netsim.emulator.cluster import Cluster
 from netsim.emulator.emulator import Emulator
 from netsim.verify.scenario import load_scenario
 from netsim.verify.summary import describe, packet_path, reply_packet
+
+
+def register(sub) -> None:
+    """`netsim run [FOLDER]`."""
+    parser = sub.add_parser("run", help="build the cluster, send the traffic, print where it went, write pcaps")
+    parser.add_argument("path", nargs="?", help="a cluster folder (default: cluster/quickstart)")
+    parser.add_argument("--pcap-dir", metavar="DIR", help="where pcaps go (default: pcaps/<scenario name>)")
+    add_cluster_options(parser)
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

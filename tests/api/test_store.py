@@ -244,3 +244,10 @@ def test_events_are_recorded_and_counted(store: Store) -> None:
     assert len(events) == 1
     assert events[0].get("count") == 2
     assert events[0].involved_object["name"] == "p"
+
+
+def test_update_that_changes_nothing_writes_nothing(store: Store) -> None:
+    obj = store.create(cm("a"))
+    same = store.update(obj.evolve(lambda d: None))
+    assert same.resource_version == obj.resource_version
+    assert store.resource_version == int(obj.resource_version)

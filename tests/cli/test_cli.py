@@ -119,3 +119,15 @@ def test_each_kind_of_bad_input_is_one_line_and_exit_2(case: str, capsys, tmp_pa
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"error: {bad}: document 1")
     assert expected in err
+
+
+def test_apply_says_created_configured_unchanged(capsys, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(ROOT)
+    state = tmp_path / "state"
+    run(capsys, "up", "--state", str(state))
+    cm = tmp_path / "cm.yaml"
+    cm.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n")
+    assert run(capsys, "apply", "--state", str(state), "-f", str(cm))[1] == "configmap/c created\n"
+    assert run(capsys, "apply", "--state", str(state), "-f", str(cm))[1] == "configmap/c unchanged\n"
+    cm.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '2'}\n")
+    assert run(capsys, "apply", "--state", str(state), "-f", str(cm))[1] == "configmap/c configured\n"
