@@ -5,6 +5,16 @@ routing, and calls a hook at each point of the kernel's packet path) and the
 netfilter engine (which runs the tables registered at that hook, in the
 kernel's priority order, and does conntrack and NAT). See netfilter/README.md
 for the path picture.
+
+Interface addresses: run_hook receives only the host's local address set.
+What MASQUERADE, REDIRECT, `addrtype --limit-iface-*` and REJECT need per
+interface, the engine asks an `InterfaceAddresses` given to its constructor
+(`NetfilterEngine(..., interface_addresses=...)`): a callable or a mapping from
+interface name to its addresses, primary first. It is consulted at packet
+time, so the dataplane can hand over a bound method of its host.
+
+The packet's `ct` field carries the conntrack entry between hooks of one
+host; a packet entering PREROUTING gets a fresh lookup (except on "lo").
 """
 
 from __future__ import annotations
@@ -12,9 +22,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from netsim.packet import Packet
+
+
+InterfaceAddresses = (
+    Callable[[str], Iterable[IPv4Address | IPv6Address]] | Mapping[str, Iterable[IPv4Address | IPv6Address]]
+)
+"""Interface name → its addresses, primary first (how the engine learns MASQUERADE's source)."""
 
 
 class Hook(enum.Enum):
