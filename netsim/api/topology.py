@@ -109,7 +109,8 @@ _NETWORKING_FIELDS = (
     "kubeProxyMode",
     "dnsSearch",
 )
-_NETSIM_FIELDS = ("seed", "cni", "clusterDNS", "nodeNetwork", "loadBalancerPool", "upstreamDNS", "installCoreDNS")
+_NETSIM_FIELDS = ("seed", "cni", "clusterDNS", "nodeNetwork", "loadBalancerPool", "upstreamDNS", "installCoreDNS",
+                  "nodeNetworkPerZone")
 _NETSIM_NODE_FIELDS = ("name", "ip", "zone")
 
 
@@ -246,6 +247,7 @@ class Topology:
     load_balancer_pool: AddressPool | None = None
     upstream_dns: tuple[UpstreamRecord, ...] = ()
     install_coredns: bool = True
+    node_network_per_zone: bool = False  # one L2 segment per zone, joined by a router (topologies/README.md)
     seed: int = 0
     source: str = ""
 
@@ -415,6 +417,7 @@ def _build(data: Any, source: str) -> Topology:
     pool = _pool(extra.get("loadBalancerPool"), pod_subnets + service_subnets)
     upstream = _upstream(extra.get("upstreamDNS"))
     install_coredns = _boolean(extra.get("installCoreDNS", True), "netsim.installCoreDNS")
+    per_zone = _boolean(extra.get("nodeNetworkPerZone", False), "netsim.nodeNetworkPerZone")
 
     nodes = _nodes(data.get("nodes"), name, node_network, pod_subnets, pool)
     return Topology(
@@ -434,6 +437,7 @@ def _build(data: Any, source: str) -> Topology:
         load_balancer_pool=pool,
         upstream_dns=upstream,
         install_coredns=install_coredns,
+        node_network_per_zone=per_zone,
         seed=seed,
         source=source,
     )

@@ -1,4 +1,4 @@
-"""`netsim iptables-save --node NAME`: a node's ruleset as kube-proxy wrote it and iptables-save prints it."""
+"""`netsim iptables-save --node NAME`: a node's ruleset (kube-proxy's, plus the CNI portmap plugin's hostPort chains)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ def register(sub) -> None:
 
 
 def _save(args: argparse.Namespace) -> int:
-    from netsim.emulator.proxy import node_ruleset_text
+    from netsim.api.errors import NotFound
+    from netsim.emulator.wiring import node_ruleset
 
     cluster = cluster_inputs(args).build()
-    sys.stdout.write(node_ruleset_text(cluster, args.node))
+    node = cluster.store.try_get("Node", args.node)
+    if node is None:
+        names = ", ".join(n.name for n in cluster.store.list("Node"))
+        raise NotFound(f'nodes "{args.node}" not found (nodes: {names})')
+    sys.stdout.write(node_ruleset(cluster, node))  # type: ignore[arg-type]
     return 0

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "netsim.cli.get",
     "netsim.cli.iptables",
     "netsim.cli.state",
+    "netsim.cli.ip",
 )
 
 

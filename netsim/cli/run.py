@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
                 reply = reply_packet(conn.result)
                 if reply is not None:
                     back = conn.result.received[0] if conn.result.received else None
-                    source = f" from {back.src}:{back.sport}" if back is not None else ""
+                    has_port = back is not None and back.proto in (6, 17, 132)
+                    source = "" if back is None else f" from {back.src}:{back.sport}" if has_port else f" from {back.src}"
                     kind = _kind(back) if back is not None else "answer"
                     lines.append(f"    {kind}{source} received by {conn.sender.label}")
                 else:

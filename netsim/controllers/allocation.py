@@ -36,7 +36,7 @@ class ServiceAllocator:
         spec = data["spec"]
         if spec.get("type") == "ExternalName":
             return
-        used_ips = {ip for svc in store.list("Service") for ip in svc.cluster_ips}
+        used_ips = {ip for svc in store.list("Service") for ip in svc.cluster_ips if ip != "None"}  # not headless
         ip = spec.get("clusterIP") or ""
         if ip == "":
             ip = self._pick_ip(used_ips)

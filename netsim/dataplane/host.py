@@ -45,6 +45,7 @@ class Host:
         self.bridges: dict[str, BridgeFdb] = {}
         self.vxlan_fdbs: dict[str, VxlanFdb] = {}
         self._apps: dict[tuple[int, IPv4Address | None, int], App] = {}
+        self.arp_announcements: dict[str, frozenset[IPv4Address]] = {}  # iface -> addresses a responder answers
         self._local_addresses: frozenset[IPv4Address] = frozenset()
         self.add_interface("lo", InterfaceKind.LO)
         self.add_address("lo", "127.0.0.1/8")
@@ -239,6 +240,29 @@ class Host:
         """The route for `dst`: the local table first (rule 0), then main (rule 32766)."""
         return self.local_table.lookup(dst) or self.main_table.lookup(dst)
 
+    def addr_show(self) -> str:
+        """`ip -d addr show`, the essentials: index, name, flags, MTU, master, link, vxlan details, addresses."""
+        lines = []
+        for index, dev in enumerate(self.interfaces.values(), start=1):
+            loopback = dev.kind is InterfaceKind.LO
+            flags = "LOOPBACK,UP,LOWER_UP" if loopback else "BROADCAST,MULTICAST,UP,LOWER_UP"
+            master = f" master {dev.master}" if dev.master else ""
+            lines.append(f"{index}: {dev.name}: <{flags}> mtu {dev.mtu}{master} state "
+                         f"{'UNKNOWN' if loopback or dev.kind is InterfaceKind.VXLAN else 'UP'}")
+            kind, brd = ("loopback", "00:00:00:00:00:00") if loopback else ("ether", "ff:ff:ff:ff:ff:ff")
+            lines.append(f"    link/{kind} {dev.mac} brd {brd}")
+            if dev.kind is InterfaceKind.VETH or dev.kind is InterfaceKind.BRIDGE:
+                lines.append(f"    {dev.kind.value}")
+            if dev.vxlan is not None:
+                v = dev.vxlan
+                lines.append(f"    vxlan id {v.vni} local {v.local}{' dev ' + v.dev if v.dev else ''} "
+                             f"dstport {v.dstport}{'' if v.learning else ' nolearning'}")
+            for addr in dev.addresses:
+                scope = "host" if addr.ip.is_loopback else "global"
+                brd = f" brd {addr.network.broadcast_address}" if addr.network.prefixlen <= 30 and not loopback else ""
+                lines.append(f"    inet {addr.with_prefixlen}{brd} scope {scope} {dev.name}")
+        return "".join(line + "\n" for line in lines)
+
     def route_show(self, table: str = "main") -> str:
         """`ip route show [table local]`."""
         return (self.local_table if table == "local" else self.main_table).show()
@@ -261,6 +285,18 @@ class Host:
         if self.interface(dev).kind is not InterfaceKind.VXLAN:
             raise InterfaceKindError(self.name, f"{dev} is not a vxlan device")
         self.vxlan_fdbs[dev].delete(normalize_mac(mac))
+
+    def announce_arp(self, iface: str, ip: IPv4Address | str) -> None:
+        """A user-space responder answers ARP requests for `ip` on `iface` without the address being local.
+
+        What MetalLB's layer-2 speaker, keepalived or `arping -U` do from a raw
+        socket: the kernel's own ARP (and proxy ARP, which needs a route out of
+        another interface) would not answer for an address that is not configured.
+        """
+        dev = self.interface(iface)
+        if dev.kind in (InterfaceKind.LO, InterfaceKind.VXLAN):
+            raise InterfaceKindError(self.name, f"{iface} ({dev.kind.value}) does not carry ARP announcements")
+        self.arp_announcements[iface] = self.arp_announcements.get(iface, frozenset()) | {IPv4Address(ip)}
 
     def neigh_show(self) -> str:
         """`ip neigh show`."""

@@ -331,6 +331,8 @@ class Walk:
             if not ours and iface.proxy_arp and host.forwarding:  # arp_process: proxy ARP
                 route = host.main_table.lookup(arp.target_ip)
                 ours = route is not None and route.type is RouteType.UNICAST and route.dev != iface.name
+            if not ours and arp.target_ip in host.arp_announcements.get(iface.name, ()):
+                ours = True  # a user-space responder (Host.announce_arp) answers from its raw socket
             if not ours:
                 self.step(pid, host, StepKind.NEIGHBOUR, f"ARP request for {arp.target_ip}: not ours",
                           in_iface=iface.name)

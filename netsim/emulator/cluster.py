@@ -18,7 +18,7 @@ from netsim.api.apply import apply_manifests
 from netsim.api.load import Manifest
 from netsim.api.store import Store
 from netsim.api.topology import Topology
-from netsim.controllers import apiserver, deployment, endpointslice, replicaset, scheduler
+from netsim.controllers import apiserver, deployment, endpointslice, replicaset, scheduler, servicelb
 from netsim.controllers.allocation import ServiceAllocator
 from netsim.errors import NetsimError
 from netsim.kubelet.ipam import HostLocalIpam
@@ -85,6 +85,7 @@ class Cluster:
             if kubelet is not None:
                 kubelet.reconcile(store)
         endpointslice.reconcile(store)
+        servicelb.reconcile(store, self.topology.load_balancer_pool)
 
     def settle(self) -> int:
         """Reconcile until a pass changes nothing; returns the number of passes."""

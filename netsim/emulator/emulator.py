@@ -15,6 +15,7 @@ from netsim.capture.points import CaptureSet
 from netsim.dataplane.network import Network
 from netsim.dataplane.trace import WalkResult
 from netsim.emulator.cluster import Cluster, child_rng
+from netsim.emulator.external import EXTERNAL_HOST
 from netsim.emulator.wiring import build_network
 from netsim.packet import Packet, Proto, TcpFlag
 from netsim.emulator.traffic import FlowSpec, Sender, Target, resolve_sender, resolve_target
@@ -54,7 +55,7 @@ class Emulator:
     def send(self, flow: FlowSpec, field: str = "traffic") -> list[Connection]:
         """Send every connection of a flow; returns them in order."""
         store = self.cluster.store
-        sender = resolve_sender(store, flow.source, f"{field}.from")
+        sender = resolve_sender(store, flow.source, f"{field}.from", self.external_sender())
         target = resolve_target(store, flow.destination, flow.protocol, f"{field}.to")
         connections = []
         for _ in range(flow.count):
@@ -62,6 +63,11 @@ class Emulator:
             packet = first_packet(sender, target, flow.protocol, sport, flow.payload)
             connections.append(Connection(sender, target, sport, self.network.send(sender.host, packet)))
         return connections
+
+    def external_sender(self) -> Sender:
+        """The client outside the cluster (emulator/external.py), as a flow's sender."""
+        address = self.cluster.topology.node_gateway
+        return Sender(EXTERNAL_HOST, address, f"external client {address}")  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Flush and close the capture files."""

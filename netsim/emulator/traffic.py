@@ -1,9 +1,26 @@
-"""Traffic to send, as a scenario names it: from a pod or node, to a Service, pod or address.
+"""Traffic to send, as a scenario names it: from a pod, a node or the outside, to a Service, pod, node or address.
 
-Endpoints are written the way kubectl names objects: `pod/[namespace/]name`,
-`node/name`, `service/[namespace/]name:port` (a port number or the Service
-port's name), `pod/[namespace/]name:port`, or a bare `IP:port`. The
-namespace defaults to `default`.
+Endpoints are written the way kubectl names objects; the namespace defaults
+to `default`.
+
+`from:`
+- `pod/[namespace/]name`: the pod's network namespace (its node's, for a
+  hostNetwork pod), from the pod IP;
+- `node/name`: the node itself, from its InternalIP;
+- `external`: the client outside the cluster (the `external` host at the
+  node network's gateway address, see emulator/external.py).
+
+`to:`
+- `service/[namespace/]name:port`: the Service's ClusterIP and port (a port
+  number or the Service port's name);
+- `loadbalancer/[namespace/]name:port`: the Service's first
+  status.loadBalancer.ingress IP and that Service port;
+- `nodeport/[namespace/]service@node:port`: the node's InternalIP and the
+  nodePort of that Service port (`nodeport/web@kind-worker:80`);
+- `node/name:port`: the node's InternalIP and a port (a hostPort, a NodePort
+  number, any port);
+- `pod/[namespace/]name:port`: the pod IP and a port number;
+- `IP:port`: any address.
 """
 
 from __future__ import annotations
@@ -87,8 +104,12 @@ def _split_ref(ref: str, field: str) -> tuple[str, str, str]:
     return kind, ns, name
 
 
-def resolve_sender(store: Store, ref: str, field: str) -> Sender:
-    """The host and address that `pod/...` or `node/...` sends from."""
+def resolve_sender(store: Store, ref: str, field: str, external: Sender | None = None) -> Sender:
+    """The host and address that `pod/...`, `node/...` or `external` sends from."""
+    if ref == "external":
+        if external is None:
+            raise FieldError("this cluster has no external client", field)
+        return external
     kind, ns, name = _split_ref(ref, field)
     if kind in ("pod", "pods", "po"):
         pod = store.try_get("Pod", name, ns)
@@ -103,7 +124,7 @@ def resolve_sender(store: Store, ref: str, field: str) -> Sender:
         if node is None or not node.internal_ip:
             raise NotFound(f'{field}: nodes "{name}" not found')
         return Sender(node.name, ip_address(node.internal_ip), f"node {node.name}")  # type: ignore[arg-type]
-    raise FieldError(f"a flow starts at pod/NAME or node/NAME, got {ref!r}", field)
+    raise FieldError(f"a flow starts at pod/NAME, node/NAME or external, got {ref!r}", field)
 
 
 def resolve_target(store: Store, ref: str, protocol: str, field: str) -> Target:
@@ -113,7 +134,8 @@ def resolve_target(store: Store, ref: str, protocol: str, field: str) -> Target:
         try:
             return Target(ip_address(host), int(port), ref)  # type: ignore[arg-type]
         except ValueError:
-            raise FieldError(f"must be IP:port, service/NAME:PORT or pod/NAME:PORT, got {ref!r}", field) from None
+            raise FieldError(f"must be IP:PORT or KIND/NAME:PORT (service, loadbalancer, nodeport, node, pod), "
+                             f"got {ref!r}", field) from None
     kind, ns, rest = _split_ref(ref, field)
     name, _, port_text = rest.partition(":")
     if not port_text:
@@ -126,6 +148,31 @@ def resolve_target(store: Store, ref: str, protocol: str, field: str) -> Target:
         if not svc.cluster_ip or svc.headless:
             raise FieldError(f"service {ns}/{name} has no ClusterIP to send to", field)
         return Target(ip_address(svc.cluster_ip), port, f"service {ns}/{name}")  # type: ignore[arg-type]
+    if kind in ("loadbalancer", "lb"):
+        svc = _service(store, name, ns, field)
+        port = _service_port(svc, port_text, protocol, field)
+        if svc.type != "LoadBalancer" or not svc.load_balancer_ips:
+            raise FieldError(f"service {ns}/{name} has no load-balancer address (type {svc.type}; "
+                             f"a LoadBalancer needs netsim.loadBalancerPool in the topology)", field)
+        return Target(ip_address(svc.load_balancer_ips[0]), port,  # type: ignore[arg-type]
+                      f"load balancer of service {ns}/{name}")
+    if kind == "nodeport":
+        service, at, node_name = name.partition("@")
+        if not at:
+            raise FieldError(f"must look like nodeport/[namespace/]service@node:port, got {ref!r}", field)
+        svc = _service(store, service, ns, field)
+        port = _service_port(svc, port_text, protocol, field)
+        node_port = next(p.node_port for p in svc.ports if p.port == port and p.protocol == protocol)
+        if not node_port:
+            raise FieldError(f"service {ns}/{service} port {port} has no nodePort (type {svc.type})", field)
+        node = _node(store, node_name, field)
+        return Target(ip_address(node.internal_ip), int(node_port),  # type: ignore[arg-type]
+                      f"nodePort {node_port} of service {ns}/{service} on node {node.name}")
+    if kind in ("node", "nodes", "no"):
+        node = _node(store, rest.partition(":")[0], field)
+        if not port_text.isdigit():
+            raise FieldError(f"a node port must be a number, got {port_text!r}", field)
+        return Target(ip_address(node.internal_ip), int(port_text), f"node {node.name}")  # type: ignore
     if kind in ("pod", "pods", "po"):
         pod = store.try_get("Pod", name, ns)
         if pod is None or not pod.pod_ip:
@@ -133,7 +180,22 @@ def resolve_target(store: Store, ref: str, protocol: str, field: str) -> Target:
         if not port_text.isdigit():
             raise FieldError(f"a pod port must be a number, got {port_text!r}", field)
         return Target(ip_address(pod.pod_ip), int(port_text), f"pod {ns}/{name}")  # type: ignore[arg-type]
-    raise FieldError(f"a flow goes to service/NAME:PORT, pod/NAME:PORT or IP:PORT, got {ref!r}", field)
+    raise FieldError(f"a flow goes to service/NAME:PORT, loadbalancer/NAME:PORT, nodeport/SERVICE@NODE:PORT, "
+                     f"node/NAME:PORT, pod/NAME:PORT or IP:PORT, got {ref!r}", field)
+
+
+def _service(store: Store, name: str, ns: str, field: str) -> Service:
+    svc = store.try_get("Service", name, ns)
+    if svc is None:
+        raise NotFound(f'{field}: services "{name}" not found in namespace {ns}')
+    return svc  # type: ignore[return-value]
+
+
+def _node(store: Store, name: str, field: str):
+    node = store.try_get("Node", name)
+    if node is None or not node.internal_ip:
+        raise NotFound(f'{field}: nodes "{name}" not found')
+    return node
 
 
 def _service_port(svc: Service, text: str, protocol: str, field: str) -> int:

@@ -1,51 +1,54 @@
-"""The cluster's network: one host per Node and per Pod, wired as the CNI bridge plugin wires them.
+"""The cluster's network: one host per Node, per Pod and for the outside client, wired as the topology's CNI mode says.
 
 Names, written once here:
 - a Node's host is named after the Node; its NIC `eth0` holds the node's
   InternalIP (prefix from the topology's node network) on the L2 segment
-  `nodes` that joins every node;
-- the bridge `cni0` on each node holds the first address of the node's
-  podCIDR (the pods' gateway); routes to the other nodes' podCIDRs go via
-  their InternalIP (host-gw, as the bridge plugin with static routes does);
-  the default route goes to the node network's gateway (the docker bridge
-  in kind), which netsim does not emulate: traffic leaving the cluster ends
-  there, unanswered;
+  `nodes` that joins every node and the outside client — or, with
+  `netsim.nodeNetworkPerZone`, a zoned node's on `nodes-<zone>`, joined to
+  the others by the `external` host as a router; its default route goes to
+  the node network's gateway, which is the `external` host (external.py);
+- per CNI mode (cni.py has what each device and route is, and whose code it
+  follows): `cni0` the bridge of the `bridge` and `vxlan` modes, holding the
+  first address of the node's podCIDR (the pods' gateway); `flannel.1` the
+  vxlan device of the `vxlan` mode; `ptp` has no node device of its own;
 - a Pod's host is named `<namespace>/<pod>`; its `eth0` is one end of a veth
   pair whose node end is `veth` + the first 8 hex digits of SHA-256 of the
-  pod's `<namespace>/<pod>` (the plugin draws random ones; these are stable),
-  enslaved to cni0; the pod has its address with the podCIDR's prefix and a
-  default route via the gateway;
-- hostNetwork pods share their node's host.
+  pod's `<namespace>/<pod>` (the plugins draw random ones; these are
+  stable): a cni0 port in `bridge`/`vxlan`, a routed link in `ptp`;
+- hostNetwork pods share their node's host;
+- MACs are the dataplane's (`mac_address(host, iface)`).
 
-Each node's netfilter runs the ruleset kube-proxy renders for it; pods have
-no rules. Applications: every declared container port of a running pod has
-an echo server behind it (TCP or UDP as declared); the control-plane nodes
-answer on 6443 (the API server). Nothing else listens.
+Each node's netfilter runs the ruleset kube-proxy renders for it, plus the
+CNI portmap plugin's hostPort chains (portmap.py); pods have no rules.
+Applications: every declared container port of a running pod has an echo
+server behind it (TCP or UDP as declared); the control-plane nodes answer
+on 6443 (the API server). Nothing else listens. The nodes whose MetalLB
+speaker wins a LoadBalancer address answer ARP for it on eth0.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from ipaddress import ip_network
 
 from netsim.api.objects import Node, Pod
-from netsim.api.topology import CNI
 from netsim.capture.pcapng import Direction
 from netsim.capture.points import CaptureSet
 from netsim.controllers.apiserver import SECURE_PORT
 from netsim.dataplane.apps import EchoApp
 from netsim.dataplane.network import Network
+from netsim.emulator import cni
 from netsim.emulator.cluster import Cluster, child_rng
+from netsim.emulator.external import add_external, announce_load_balancers
+from netsim.emulator.portmap import add_portmap_rules
 from netsim.emulator.proxy import node_ruleset_text
-from netsim.errors import NotImplementedFeature
 from netsim.netfilter.engine import NetfilterEngine
 from netsim.packet import Proto
 
 NODE_SEGMENT = "nodes"
-BRIDGE = "cni0"
-POD_IFACE = "eth0"
-NODE_IFACE = "eth0"
+BRIDGE = cni.BRIDGE
+POD_IFACE = cni.POD_IFACE
+NODE_IFACE = cni.NODE_IFACE
 _PROTO = {"TCP": Proto.TCP, "UDP": Proto.UDP, "SCTP": Proto.SCTP}
 
 
@@ -69,31 +72,50 @@ class CaptureSink:
         self.capture.record_packet(host, iface, Direction.IN if direction == "in" else Direction.OUT, time, frame)
 
 
+def node_segment(cluster: Cluster, node: Node) -> str:
+    """The L2 segment of a node's eth0: `nodes`, or `nodes-<zone>` with netsim.nodeNetworkPerZone."""
+    if cluster.topology.node_network_per_zone and node.zone:
+        return f"{NODE_SEGMENT}-{node.zone}"
+    return NODE_SEGMENT
+
+
+def node_ruleset(cluster: Cluster, node: Node) -> str:
+    """The node's iptables-save text: kube-proxy's rules, then portmap's hostPort chains."""
+    pods = [p for p in cluster.store.list("Pod") if p.node_name == node.name]
+    cidr = cni.pod_cidr(node)
+    return add_portmap_rules(node_ruleset_text(cluster, node.name), pods, cluster.topology.cni,  # type: ignore
+                             cidr.prefixlen if cidr is not None else 24)
+
+
 def build_network(cluster: Cluster, capture: CaptureSet | None = None) -> Network:
-    """The dataplane for the cluster as it stands (nodes, running pods, rules, applications)."""
-    if cluster.topology.cni is not CNI.BRIDGE:
-        raise NotImplementedFeature(f"{cluster.topology.source}: netsim.cni: {cluster.topology.cni.value!r} wiring "
-                                    f"is not emulated yet (only bridge)")
+    """The dataplane for the cluster as it stands (nodes, running pods, the outside, rules, applications)."""
+    mode = cluster.topology.cni
     network = Network(clock=cluster.clock.now, sink=CaptureSink(capture) if capture is not None else None)
     store = cluster.store
-    nodes: list[Node] = store.list("Node")  # type: ignore[assignment]
-    network.add_segment(NODE_SEGMENT)
+    nodes: list[Node] = sorted(store.list("Node"), key=lambda n: n.name)  # type: ignore[assignment]
+    segments: dict[str, list[str]] = {NODE_SEGMENT: []}
+    for node in nodes:
+        segments.setdefault(node_segment(cluster, node), []).append(node.internal_ip)  # type: ignore[arg-type]
+    ordered = [(NODE_SEGMENT, segments.pop(NODE_SEGMENT))] + sorted(segments.items())
+    for name, _ in ordered:
+        network.add_segment(name)
     prefix = cluster.topology.node_network.prefixlen
     for node in nodes:
         _wire_node(cluster, network, node, prefix)
+    add_external(network, cluster.topology, ordered,
+                 [(n.pod_cidrs[0], n.internal_ip) for n in nodes if n.pod_cidrs and n.internal_ip])
+    cni.wire_routes(mode, network, nodes)
     for node in nodes:
-        host = network.host(node.name)
-        host.add_route("default", via=str(cluster.topology.node_gateway), dev=NODE_IFACE)
-        for other in nodes:
-            if other.name != node.name and other.pod_cidrs and other.internal_ip:
-                host.add_route(other.pod_cidrs[0], via=other.internal_ip, dev=NODE_IFACE)
-    for pod in store.list("Pod"):
-        if pod.phase == "Running" and pod.node_name in {n.name for n in nodes}:
-            _wire_pod(network, pod)  # type: ignore[arg-type]
+        network.host(node.name).add_route("default", via=str(cluster.topology.node_gateway), dev=NODE_IFACE)
+    by_name = {n.name: n for n in nodes}
+    for pod in sorted(store.list("Pod"), key=lambda p: (p.namespace, p.name)):
+        if pod.phase == "Running" and pod.node_name in by_name:
+            _wire_pod(cluster, network, pod, by_name[pod.node_name])  # type: ignore[arg-type]
+    announce_load_balancers(network, store, NODE_IFACE, routed=len(ordered) > 1)
     for node in nodes:
         host = network.host(node.name)
         engine = NetfilterEngine(
-            node_ruleset_text(cluster, node.name),
+            node_ruleset(cluster, node),
             rng=child_rng(cluster.seed, f"netfilter/{node.name}"),
             clock=cluster.clock.now,
             interface_addresses=host.interface_addresses,
@@ -106,28 +128,20 @@ def _wire_node(cluster: Cluster, network: Network, node: Node, prefix: int) -> N
     host = network.add_host(node.name, forwarding=True)
     host.add_interface(NODE_IFACE)
     host.add_address(NODE_IFACE, f"{node.internal_ip}/{prefix}")
-    network.connect(NODE_SEGMENT, node.name, NODE_IFACE)
-    if node.pod_cidrs:
-        cidr = ip_network(node.pod_cidrs[0])
-        host.add_bridge(BRIDGE)
-        host.add_address(BRIDGE, f"{cidr.network_address + 1}/{cidr.prefixlen}")
+    network.connect(node_segment(cluster, node), node.name, NODE_IFACE)
+    cni.wire_node(cluster.topology.cni, host, node)
     if "node-role.kubernetes.io/control-plane" in node.labels:
         host.bind(EchoApp("kube-apiserver"), Proto.TCP, SECURE_PORT)
 
 
-def _wire_pod(network: Network, pod: Pod) -> None:
-    node_host = network.host(pod.node_name)
+def _wire_pod(cluster: Cluster, network: Network, pod: Pod, node: Node) -> None:
+    node_host = network.host(node.name)
     if pod.host_network:
         target = node_host
     else:
-        name = pod_host_name(pod)
-        target = network.add_host(name)
-        veth = host_veth_name(pod)
-        network.add_veth(name, POD_IFACE, pod.node_name, veth)
-        node_host.set_master(veth, BRIDGE)
-        bridge_net = node_host.interface(BRIDGE).primary_address
-        target.add_address(POD_IFACE, f"{pod.pod_ip}/{bridge_net.network.prefixlen}")
-        target.add_route("0.0.0.0/0", via=str(bridge_net.ip), dev=POD_IFACE)
+        target = network.add_host(pod_host_name(pod))
+        cni.wire_pod(cluster.topology.cni, network, target, node_host, node, pod, host_veth_name(pod),
+                     cluster.topology.pod_subnet)  # type: ignore[arg-type]
     for container in pod.containers:
         for port in container.ports:
             target.bind(EchoApp(f"echo in container {container.name}"), _PROTO[port.protocol],

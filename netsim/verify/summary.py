@@ -1,8 +1,10 @@
-"""Readable answers from a walk: the hosts a packet crossed, its NAT rewrites, where it ended.
+"""Readable answers from a walk: the hosts a packet crossed, its NAT rewrites, its addresses per hop, where it ended.
 
 A connection's summary follows packet 0 (what the sender sent) and the first
 reply that reached the sender back, in the words a user of tcpdump and
-iptables would use.
+iptables would use. `hops` gives, per visit to a host, the addresses the
+packet carried as it left that host (or as it last arrived, on the host
+where it ended) — the packet itself, never a tunnel's outer header.
 """
 
 from __future__ import annotations
@@ -58,6 +60,47 @@ def packet_path(result: WalkResult, packet: int = 0) -> PacketPath:
         app=last.app if last else result.app,
         reason=last.reason if last else result.reason,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One visit of a packet to a host and the addresses it carried there (dport 0 for ICMP)."""
+
+    host: str
+    src: str
+    dst: str
+    dport: int
+
+
+def hops(result: WalkResult, packet: int = 0) -> tuple[Hop, ...]:
+    """Per run of consecutive steps on one host: the packet's addresses as it left (else as it last arrived)."""
+    visits: list[tuple[str, list]] = []
+    for step in result.steps_of(packet):
+        if not visits or visits[-1][0] != step.host:
+            visits.append((step.host, []))
+        if step.kind in (StepKind.FRAME_IN, StepKind.FRAME_OUT) and _is_ip(step.summary):
+            visits[-1][1].append(step)
+    out = []
+    for host, frames in visits:
+        if frames:
+            outs = [s for s in frames if s.kind is StepKind.FRAME_OUT]
+            src, dst, dport = _addresses((outs or frames)[-1].summary)
+            out.append(Hop(host, src, dst, dport))
+    return tuple(out)
+
+
+def _is_ip(summary: str) -> bool:
+    """A summary of an IP packet that is not a VXLAN tunnel datagram."""
+    return summary.split(" ", 1)[0] in ("TCP", "UDP", "ICMP", "SCTP") and " vxlan vni " not in summary
+
+
+def _addresses(summary: str) -> tuple[str, str, int]:
+    """(source IP, destination IP, destination port or 0) of a trace summary."""
+    words = summary.split()
+    src, dst = words[1], words[3]
+    if words[0] == "ICMP":
+        return src, dst, 0
+    return src.rpartition(":")[0], dst.rpartition(":")[0], int(dst.rpartition(":")[2])
 
 
 def reply_packet(result: WalkResult) -> int | None:
