@@ -194,11 +194,15 @@ class Container:
 
 @dataclass(frozen=True, slots=True)
 class Taint:
-    """spec.taints[] of a Node."""
+    """spec.taints[] of a Node (also what a topology gives its nodes)."""
 
     key: str
     effect: str
     value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            raise ValueError(f"unknown taint effect {self.effect!r}")
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"

@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from netsim.api.errors import FieldError, InvalidObject, YamlSyntaxError
+from netsim.api.objects import Taint
 from netsim.api.selector import dns1123_subdomain_errors, validate_label_key, validate_label_value
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -127,22 +128,6 @@ class CNI(enum.Enum):
     BRIDGE = "bridge"  # pods on a per-node Linux bridge (cni0), routes to other nodes' pod CIDRs
     VXLAN = "vxlan"  # a bridge plus a VXLAN overlay between nodes (flannel-style)
     PTP = "ptp"  # a veth per pod routed by the node, no bridge (what kind's kindnetd installs)
-
-
-@dataclass(frozen=True, slots=True)
-class Taint:
-    """A node taint (key, value, effect), as in Node.spec.taints."""
-
-    key: str
-    value: str = ""
-    effect: str = "NoSchedule"
-
-    def __post_init__(self) -> None:
-        if self.effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-            raise ValueError(f"unknown taint effect {self.effect!r}")
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,7 +524,7 @@ def _nodes(
             labels[LABEL_CONTROL_PLANE] = ""
             if not single:  # kind removes both from a one-node cluster so it can run workloads
                 labels[LABEL_EXCLUDE_FROM_LB] = ""
-                taints = (Taint(TAINT_CONTROL_PLANE, "", "NoSchedule"),)
+                taints = (Taint(TAINT_CONTROL_PLANE, "NoSchedule"),)
         if d.zone is not None:
             labels[LABEL_ZONE] = d.zone
         labels.update(dict(d.labels))

@@ -25,7 +25,7 @@ from netsim.api.topology import (
 
 TOPOLOGIES = Path(__file__).resolve().parent.parent.parent / "topologies"
 HEAD = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
-CP_TAINT = Taint("node-role.kubernetes.io/control-plane", "", "NoSchedule")
+CP_TAINT = Taint("node-role.kubernetes.io/control-plane", "NoSchedule")
 
 
 def topo(**fields) -> Topology:
