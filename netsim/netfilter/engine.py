@@ -82,7 +82,7 @@ NAT_MANIP: dict[Hook, Manip] = {
 }
 
 # Targets that can change the packet (their trace steps carry before/after).
-REWRITING_TARGETS = frozenset({"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "MARK", "CONNMARK"})
+REWRITING_TARGETS = frozenset({"DNAT", "SNAT", "MASQUERADE", "REDIRECT", "MARK", "CONNMARK", "TCPMSS"})
 
 
 
@@ -167,10 +167,12 @@ class NetfilterEngine:
         conntrack: ConntrackTable | None = None,
         trace_misses: bool = False,
         compiled_index: bool = True,
+        interface_mtu: Callable[[str], int | None] | Mapping[str, int] | None = None,
     ) -> None:
         self.rng = rng
         self.clock = clock
         self._iface = interface_addresses
+        self._mtu = interface_mtu
         self.conntrack = conntrack if conntrack is not None else ConntrackTable(clock)
         self.trace_misses = trace_misses
         # KUBE-SERVICES-shaped runs are looked up by key; off when every miss must be traced
@@ -178,6 +180,8 @@ class NetfilterEngine:
         # -m recent lists: name → {(version, masked address): [hit times]} (per host, like per netns)
         self.recent_lists: dict[str, dict[tuple, list[float]]] = {}
         self.branch_choices: _Choices | None = None  # set only while branches() explores
+        # per-match state that lives in the kernel's match data: nth counters, limit buckets
+        self.match_state: dict[object, object] = {}
         self._rulesets = {4: Ruleset((), family=4), 6: Ruleset((), family=6)}
         self._tables_by_family: dict[int, dict[str, _CompiledTable]] = {4: {}, 6: {}}
         if ruleset is not None:
@@ -235,6 +239,14 @@ class NetfilterEngine:
                 return (found,)
         return tuple(found)
 
+    def interface_mtu(self, name: str) -> int | None:
+        """An interface's MTU (TCPMSS --clamp-mss-to-pmtu), or None when not given."""
+        if self._mtu is None:
+            return None
+        if isinstance(self._mtu, Mapping):
+            return self._mtu.get(name)
+        return self._mtu(name)
+
     def masquerade_address(self, iface: str | None, version: int) -> IPAddress | None:
         """The address MASQUERADE uses on `iface`: its first address of the packet's family."""
         for addr in self.interface_addresses(iface):
@@ -252,11 +264,15 @@ class NetfilterEngine:
 
         The "all branches" mode for exact expectations (which endpoints a
         Service can reach): the walk is repeated depth-first over the match /
-        no-match choice of each random statistic rule reached. Confirmed
-        conntrack entries are not changed by PREROUTING/OUTPUT alone; nth
-        counters and recent lists do advance, as on real packets.
+        no-match choice of each random statistic rule reached. Each branch
+        starts from the same state: `-m recent` lists, nth counters and limit
+        buckets are put back after every branch, so exploring leaves them as
+        they were. Conntrack is not: use it at PREROUTING/OUTPUT, where a new
+        connection's entry is not yet confirmed.
         """
         out: list[Branch] = []
+        saved_recent = {name: {k: list(v) for k, v in table.items()} for name, table in self.recent_lists.items()}
+        saved_state = dict(self.match_state)
         pending: list[tuple[bool, ...]] = [()]
         while pending:
             forced = pending.pop()
@@ -268,6 +284,8 @@ class NetfilterEngine:
                                        local_addresses=local_addresses)
             finally:
                 self.branch_choices = None
+                self.recent_lists = {n: {k: list(v) for k, v in t.items()} for n, t in saved_recent.items()}
+                self.match_state = dict(saved_state)
             probability = 1.0
             for matched, p in choices.taken:
                 probability *= p if matched else 1 - p

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from netsim.netfilter.conntrack import UNTRACKED, ConntrackEntry, is_icmp_error
-from netsim.netfilter.normalize import ICMP_TYPES, ICMPV6_TYPE_NAMES, TCP_FLAG_BITS, port_number, quantized_probability
+from netsim.netfilter.normalize import (
+    ICMP_TYPES,
+    ICMPV6_TYPE_NAMES,
+    LIMIT_SCALE,
+    TCP_FLAG_BITS,
+    limit_period,
+    port_number,
+    quantized_probability,
+)
 from netsim.netfilter.ruleset import PROTOCOL_NUMBERS, Match, Option, Rule, parse_network
 from netsim.packet.record import Packet, Proto
 
@@ -249,6 +257,48 @@ def _mark(match: Match, rule: Rule, on_ct: bool) -> list[Predicate]:
     return preds
 
 
+def _limit(match: Match, rule: Rule) -> list[Predicate]:
+    """xt_limit as a token bucket on the engine's clock: `burst` tokens, one back per period."""
+    rate, burst_opt = match.get("--limit"), match.get("--limit-burst")
+    if any(o.name not in ("--limit", "--limit-burst") or o.negated for o in match.options):
+        return [unsupported(f"{_where(rule)}: -m limit option form is not emulated")]
+    period = limit_period(rate.values[0] if rate else "3/hour") / LIMIT_SCALE
+    burst = int(burst_opt.values[0]) if burst_opt else 5
+    key = object()  # this match's bucket (tokens, last time) in engine.match_state
+
+    def pred(p: Packet, ctx: EvalContext) -> bool:
+        now = ctx.engine.clock()
+        tokens, at = ctx.engine.match_state.get(key, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - at) / period)
+        matched = tokens >= 1.0
+        ctx.engine.match_state[key] = (tokens - 1.0 if matched else tokens, now)
+        return matched
+
+    return [pred]
+
+
+def _iprange(match: Match, rule: Rule) -> list[Predicate]:
+    preds: list[Predicate] = []
+    for opt in match.options:
+        if opt.name not in ("--src-range", "--dst-range"):
+            preds.append(unsupported(f"{_where(rule)}: -m iprange option {opt.name} is not emulated"))
+            continue
+        lo, _, hi = opt.values[0].partition("-")
+        low, high = ipaddress.ip_address(lo), ipaddress.ip_address(hi or lo)
+        attr, neg = ("src" if opt.name == "--src-range" else "dst"), opt.negated
+        preds.append(lambda p, ctx, a=attr, lo=low, hi=high, n=neg: (
+            getattr(p, a).version == lo.version and lo <= getattr(p, a) <= hi) != n)
+    return preds
+
+
+def _mac(match: Match, rule: Rule) -> list[Predicate]:
+    opt = match.get("--mac-source")
+    if opt is None or len(match.options) != 1:
+        return [unsupported(f"{_where(rule)}: -m mac option form is not emulated")]
+    mac, neg = opt.values[0].lower(), opt.negated
+    return [lambda p, ctx: ((p.src_mac or "").lower() == mac) != neg]
+
+
 def _ct_mark(p: Packet) -> int:
     return p.ct.mark if isinstance(p.ct, ConntrackEntry) else 0
 
@@ -279,12 +329,13 @@ def _statistic(match: Match, rule: Rule) -> list[Predicate]:
         every = int(every_opt.values[0]) if every_opt else 1
         packet = int(packet_opt.values[0]) if packet_opt else 0
         neg = any(o.negated for o in match.options)
-        counter = [0]
+        key = object()  # this match's counter in engine.match_state
 
         def nth_pred(p: Packet, ctx: EvalContext) -> bool:
             # xt_statistic nth: the k-th packet reaching this match (from 0) matches when k % every == packet
-            k = counter[0]
-            counter[0] = k + 1
+            counters = ctx.engine.match_state
+            k = counters.get(key, 0)
+            counters[key] = k + 1
             return (k % every == packet) != neg
 
         return [nth_pred]
@@ -486,6 +537,8 @@ def _module(match: Match, rule: Rule) -> list[Predicate]:
         return _multiport(match, rule)
     if name == "comment":
         return []
+    if name == "nfacct":
+        return []  # xt_nfacct only counts into a named accounting object: it always matches
     if name == "mark":
         return _mark(match, rule, on_ct=False)
     if name == "connmark":
@@ -498,6 +551,12 @@ def _module(match: Match, rule: Rule) -> list[Predicate]:
         return _conntrack(match, rule)
     if name == "recent":
         return _recent(match, rule)
+    if name == "limit":
+        return _limit(match, rule)
+    if name == "iprange":
+        return _iprange(match, rule)
+    if name == "mac":
+        return _mac(match, rule)
     return [unsupported(f"{_where(rule)}: match module -m {name} is not emulated")]
 
 

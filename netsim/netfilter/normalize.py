@@ -138,6 +138,35 @@ def quantized_probability(p: float) -> int:
     return int(scaled + 0.5) if scaled >= 0 else -int(-scaled + 0.5)
 
 
+# xt_limit keeps a rate as a period in 1/10000 s; these are the units it prints, largest first.
+LIMIT_SCALE = 10000
+LIMIT_UNITS = (("day", 86400), ("hour", 3600), ("min", 60), ("sec", 1))
+_LIMIT_UNIT_NAMES = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
+                     "hour": 3600, "d": 86400, "day": 86400}
+
+
+def limit_period(text: str) -> int:
+    """`5/sec` as xt_limit's average period in 1/10000 s (libxt_limit parse_rate)."""
+    number, _, unit = text.partition("/")
+    seconds = _LIMIT_UNIT_NAMES[unit.lower()] if unit else 1
+    rate = int(number)
+    if rate == 0:
+        raise ValueError(f"rate {text!r} is zero")
+    return LIMIT_SCALE * seconds // rate
+
+
+def _limit_rate(text: str) -> str:
+    """The rate as libxt_limit prints it back: the largest unit that keeps it whole."""
+    period = limit_period(text)
+    mults = [LIMIT_SCALE * s for _, s in LIMIT_UNITS]
+    i = 1
+    while i < len(mults):
+        if period > mults[i] or mults[i] // period < mults[i] % period:
+            break
+        i += 1
+    return f"{mults[i - 1] // period}/{LIMIT_UNITS[i - 1][0]}"
+
+
 def _icmp_type(values: tuple[str, ...]) -> tuple[str, ...]:
     text = values[0]
     if text in ICMP_TYPES:
@@ -206,7 +235,11 @@ MODULE_OPTIONS: dict[str, dict[str, tuple[str, Normaliser]]] = {
         "--ctdir": ("--ctdir", _ident),
     },
     "state": {"--state": ("--state", _ctstates)},
-    "limit": {"--limit": ("--limit", _ident), "--limit-burst": ("--limit-burst", _ident)},
+    "limit": {"--limit": ("--limit", lambda v: (_limit_rate(v[0]),)),
+              "--limit-burst": ("--limit-burst", _ident)},
+    "iprange": {"--src-range": ("--src-range", _ident), "--dst-range": ("--dst-range", _ident)},
+    "mac": {"--mac-source": ("--mac-source", lambda v: (v[0].lower(),))},
+    "nfacct": {"--nfacct-name": ("--nfacct-name", _ident)},
     "recent": {
         "--set": ("--set", _ident), "--rcheck": ("--rcheck", _ident), "--update": ("--update", _ident),
         "--remove": ("--remove", _ident), "--seconds": ("--seconds", _ident), "--reap": ("--reap", _ident),
@@ -235,6 +268,11 @@ TARGET_OPTIONS: dict[str, dict[str, tuple[str, Normaliser]]] = {
     "MASQUERADE": {"--to-ports": ("--to-ports", _ident), "--random": ("--random", _ident),
                    "--random-fully": ("--random-fully", _ident)},
     "REDIRECT": {"--to-ports": ("--to-ports", _ident), "--random": ("--random", _ident)},
+    "NFLOG": {"--nflog-prefix": ("--nflog-prefix", _ident), "--nflog-group": ("--nflog-group", _ident),
+              "--nflog-size": ("--nflog-size", _ident), "--nflog-range": ("--nflog-range", _ident),
+              "--nflog-threshold": ("--nflog-threshold", _ident)},
+    "TCPMSS": {"--set-mss": ("--set-mss", _ident), "--clamp-mss-to-pmtu": ("--clamp-mss-to-pmtu", _ident)},
+    "CHECKSUM": {"--checksum-fill": ("--checksum-fill", _ident)},
     "LOG": {"--log-prefix": ("--log-prefix", _ident), "--log-level": ("--log-level", _ident),
             "--log-tcp-sequence": ("--log-tcp-sequence", _ident),
             "--log-tcp-options": ("--log-tcp-options", _ident),
@@ -293,6 +331,10 @@ def _normalize_match(match: Match, family: int = 4) -> Match:
         extra += [] if "--mask" in names else [Option("--mask", (full,))]
         extra += [] if names & {"--rsource", "--rdest"} else [Option("--rsource")]
         opts = _ordered(opts + tuple(extra), MODULE_OPTIONS["recent"])
+    if match.module == "limit":  # defaults: 3/hour printed, burst 5 not
+        opts = tuple(o for o in opts if not (o.name == "--limit-burst" and o.values == ("5",)))
+        if not any(o.name == "--limit" for o in opts):
+            opts = (Option("--limit", ("3/hour",)),) + opts
     if match.module == "statistic":
         mode = next((o.values[0] for o in opts if o.name == "--mode"), "random")
         if mode == "nth" and not any(o.name == "--packet" for o in opts):
@@ -383,8 +425,8 @@ def normalize_rule(rule: Rule, family: int = 4) -> Rule:
     generic = tuple(_normalize_generic(o) for o in rule.generic if not (o.name == "-p" and o.values[0].lower() == "all" and not o.negated))
     matches = tuple(_normalize_match(m, family) for m in _merge_proto_matches(rule.matches))
     target = _normalize_target(rule.target, family) if rule.target is not None else None
-    out = replace(rule, generic=generic, matches=matches, target=target, text="")
-    return replace(out, text=out.render())
+    out = Rule(rule.chain, generic, matches, target, "", rule.counters, rule.line)
+    return Rule(rule.chain, generic, matches, target, out.render(), rule.counters, rule.line)
 
 
 __all__ = ["MODULE_OPTIONS", "TARGET_OPTIONS", "normalize_rule", "port_number", "quantized_probability"]

@@ -60,15 +60,15 @@ IMPLICIT_PROTO_MODULES = frozenset({"tcp", "udp", "icmp", "sctp", "udplite", "ic
 # unless made only of letters, digits, '_' and '-'. Other values print bare.
 STRING_OPTIONS = frozenset({"--comment", "--log-prefix", "--nflog-prefix", "--helper"})
 
-_NO_QUOTE = frozenset("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_BARE = re.compile(r"[-_0-9a-zA-Z]+")  # printed without quotes
+_ESCAPES = str.maketrans({'"': '\\"', "\\": "\\\\", "'": "\\'"})
 
 
 def quote(value: str) -> str:
     """A string as iptables-save writes it (libxtables xtables_save_string)."""
-    if value and all(ch in _NO_QUOTE for ch in value):
+    if _BARE.fullmatch(value):
         return value
-    escaped = "".join("\\" + ch if ch in "\"\\'" else ch for ch in value)
-    return f'"{escaped}"'
+    return '"' + value.translate(_ESCAPES) + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +134,8 @@ class Option:
         """The option as iptables-save prints it."""
         parts = ["!"] if self.negated else []
         parts.append(self.name)
+        if self.name == "--nfacct-name":  # libxt_nfacct prints its own space before xtables_save_string's
+            return " ".join(parts) + "  " + quote(self.values[0] if self.values else "")
         if self.name in STRING_OPTIONS:
             parts.extend(quote(v) for v in self.values)
         else:
@@ -529,6 +531,10 @@ def parse_rule(line: str, source: str = "<string>", lineno: int = 0) -> Rule:
             if i + 1 >= n:
                 raise fail("-m needs a module name")
             current = [tokens[i + 1].text, []]
+            if current[0] == "multiport":  # libxt_multiport checks the protocol when it parses
+                proto = generic.get("-p")
+                if proto is None or proto.negated or _proto_module(proto.values[0]) not in ("tcp", "udp", "sctp", "udplite"):
+                    raise fail("-m multiport needs -p tcp, udp, udplite or sctp before it")
             matches.append(current)
             to_target = False
             i += 2
@@ -544,25 +550,36 @@ def parse_rule(line: str, source: str = "<string>", lineno: int = 0) -> Rule:
             i += 2
             continue
         if word.startswith("--") and not tok.quoted:
-            arity = option_arity(word)
+            holder = None
+            if to_target:
+                name = _target_option_name(target.name, word)
+            else:
+                holder, name = _match_for_option(word, current, matches, generic)
+                if holder is None:
+                    raise fail(f"option {word} does not belong to any match (no -m before it and no -p tcp/udp/icmp)")
+            arity = option_arity(name)
             if arity is None:
                 vals, j = values_from(i + 1)
             else:  # getopt semantics: a required argument is the next word, whatever it looks like
                 if i + 1 + arity > n:
                     raise fail(f"option {word} needs {arity} value{'s' if arity > 1 else ''}")
                 vals, j = tuple(t.text for t in tokens[i + 1:i + 1 + arity]), i + 1 + arity
-            opt = Option(word, vals, negated)
-            if target_opts is not None:
+            opt = Option(name, vals, negated)
+            if holder is None:
                 target_opts.append(opt)
             else:
-                holder = _match_for_option(word, current, matches, generic)
-                if holder is None:
-                    raise fail(f"option {word} does not belong to any match (no -m before it and no -p tcp/udp/icmp)")
+                group = _ONCE_OPTIONS.get(holder[0], {}).get(name)
+                if group and any(o.name in group for o in holder[1]):
+                    raise fail(f"-m {holder[0]}: {name} cannot follow {'/'.join(sorted(group))}")
                 holder[1].append(opt)
                 current = holder
             i = j
             continue
         raise fail(f"unexpected {word!r}")
+    for module, opts in matches:
+        problem = _match_problem(module, {o.name for o in opts})
+        if problem:
+            raise fail(f"-m {module}: {problem}")
     generic_t = tuple(generic[k] for k in GENERIC_ORDER if k in generic)
     if target is not None:
         target = replace(target, options=tuple(target_opts or ()))
@@ -585,6 +602,7 @@ NO_VALUE_OPTIONS = frozenset({
     "--log-ip-options", "--log-uid", "--log-macdecode", "--physdev-is-in", "--physdev-is-out",
     "--physdev-is-bridged", "--clamp-mss-to-pmtu",
     "--set", "--rcheck", "--update", "--remove", "--reap", "--rttl", "--rsource", "--rdest",
+    "--checksum-fill",
 })
 TWO_VALUE_OPTIONS = frozenset({"--tcp-flags"})
 
@@ -614,26 +632,84 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _match_for_option(option: str, current: list | None, matches: list[list], generic: dict[str, Option]) -> list | None:
-    """Which match an option belongs to: the current module's if it knows it, else the -p module."""
+# Per extension: option → the options it cannot be combined with in one match (each is
+# "only once"; multiport takes only one of its three port lists).
+_MULTIPORT_LISTS = frozenset({"--dports", "--sports", "--ports"})
+_ONCE_OPTIONS: dict[str, dict[str, frozenset[str]]] = {
+    "tcp": {o: frozenset({o}) for o in ("--sport", "--dport", "--tcp-flags")},
+    "udp": {o: frozenset({o}) for o in ("--sport", "--dport")},
+    "multiport": {o: _MULTIPORT_LISTS for o in _MULTIPORT_LISTS},
+    "mark": {"--mark": frozenset({"--mark"})},
+    "conntrack": {"--ctstate": frozenset({"--ctstate"})},
+    "state": {"--state": frozenset({"--state"})},
+    "comment": {"--comment": frozenset({"--comment"})},
+    "icmp": {"--icmp-type": frozenset({"--icmp-type"})},
+}
+
+
+def _match_problem(module: str, names: set[str]) -> str | None:
+    """Option combinations an extension's final check refuses (libxt_recent, libxt_multiport)."""
+    if module == "recent":
+        actions = names & {"--set", "--rcheck", "--update", "--remove"}
+        if len(actions) > 1:
+            return "only one of --set, --rcheck, --update and --remove"
+        if names & {"--seconds", "--hitcount", "--reap"} and not actions & {"--rcheck", "--update"}:
+            return "--seconds, --hitcount and --reap need --rcheck or --update"
+        if "--reap" in names and "--seconds" not in names:
+            return "--reap needs --seconds"
+    if module == "multiport" and not names & _MULTIPORT_LISTS:
+        return "needs --dports, --sports or --ports"
+    return None
+
+
+def _resolve(option: str, module: str) -> str | None:
+    """The module's option that `option` names: exactly, or as getopt's unique abbreviation."""
     from netsim.netfilter.normalize import MODULE_OPTIONS
 
-    if current is not None:
-        known = MODULE_OPTIONS.get(current[0])
-        if known is None or option in known:
-            return current
+    known = MODULE_OPTIONS.get(module)
+    if known is None:
+        return None
+    if option in known:
+        return option
+    candidates = {known[k][0] for k in known if k.startswith(option)}
+    return candidates.pop() if len(candidates) == 1 else None
+
+
+def _target_option_name(target: str, option: str) -> str:
+    """A target option's full name (getopt abbreviations such as DNAT's `--to`)."""
+    from netsim.netfilter.normalize import TARGET_OPTIONS
+
+    known = TARGET_OPTIONS.get(target)
+    if not known or option in known:
+        return option
+    candidates = {k for k in known if k.startswith(option)}
+    return candidates.pop() if len(candidates) == 1 else option
+
+
+def _match_for_option(option: str, current: list | None, matches: list[list],
+                      generic: dict[str, Option]) -> tuple[list | None, str]:
+    """(match, full option name): like getopt over the options of the matches loaded so far
+    (exact names first, then unique abbreviations: `-m multiport --dport` is --dports), else
+    the -p protocol's match, loaded implicitly as iptables does for an unknown option."""
+    from netsim.netfilter.normalize import MODULE_OPTIONS
+
+    if current is not None and current[0] not in MODULE_OPTIONS:
+        return current, option  # an extension netsim does not know: its options stay with it
+    loaded = [m for m in matches if m[0] in MODULE_OPTIONS]
+    for m in reversed(loaded):
+        if option in MODULE_OPTIONS[m[0]]:
+            return m, option
+    for m in reversed(loaded):
+        full = _resolve(option, m[0])
+        if full is not None:
+            return m, full
     proto = generic.get("-p")
-    if proto is None:
-        return current
-    module = _proto_module(proto.values[0])
-    if module is None or option not in MODULE_OPTIONS.get(module, ()):
-        return current
-    for m in matches:
-        if m[0] == module:
-            return m
-    m = [module, []]
-    matches.append(m)
-    return m
+    module = _proto_module(proto.values[0]) if proto is not None else None
+    if module is not None and option in MODULE_OPTIONS.get(module, ()):
+        m = [module, []]  # getopt did not know it: iptables loads the protocol's match
+        matches.append(m)
+        return m, option
+    return current, option
 
 
 def _proto_module(value: str) -> str | None:

@@ -219,12 +219,21 @@ def compile_target(rule: Rule, table: str, chains: dict) -> Action:
         return mark
     if name == "CONNMARK":
         return _connmark(target, where)
-    if name in ("LOG", "TRACE"):
-        opt = target.get("--log-prefix")
+    if name == "CHECKSUM":
+        # netsim computes every checksum when it serializes a packet: nothing to fill in
+        def checksum(p: Packet, ctx: EvalContext) -> tuple:
+            ctx.notes.append(("log", "CHECKSUM: checksums are always computed on output"))
+            return (CONTINUE, None)
+
+        return checksum
+    if name == "TCPMSS":
+        return _tcpmss(target, where)
+    if name in ("LOG", "TRACE", "NFLOG"):
+        opt = target.get("--log-prefix") or target.get("--nflog-prefix")
         prefix = opt.values[0] if opt else ""
 
         def log(p: Packet, ctx: EvalContext) -> tuple:
-            ctx.notes.append(("log", _log_line(prefix, p, ctx) if name == "LOG" else "TRACE"))
+            ctx.notes.append(("log", "TRACE" if name == "TRACE" else _log_line(prefix, p, ctx)))
             return (CONTINUE, None)
 
         return log
@@ -238,6 +247,61 @@ def compile_target(rule: Rule, table: str, chains: dict) -> Action:
 
         return notrack
     return _unsupported(f"{where}: target {target.render()!r} is not emulated")
+
+
+TCP_MIN_HEADERS = {4: 40, 6: 60}   # IP + TCP headers without options (xt_TCPMSS minlen)
+MSS_IF_ABSENT = {4: 536, 6: 1220}  # the MSS a peer assumes without the option (RFC 879 / RFC 8200)
+
+
+def mss_of(options: bytes) -> tuple[int, int] | None:
+    """(offset, value) of the MSS option in raw TCP options, or None."""
+    i = 0
+    while i < len(options):
+        kind = options[i]
+        if kind == 0:
+            return None
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(options) or options[i + 1] < 2:
+            return None
+        if kind == 2 and options[i + 1] == 4 and i + 4 <= len(options):
+            return i, int.from_bytes(options[i + 2:i + 4], "big")
+        i += options[i + 1]
+    return None
+
+
+def _tcpmss(target: Target, where: str) -> Action:
+    """xt_TCPMSS: lower a SYN's MSS option (or add one when the SYN has no payload)."""
+    set_mss = target.get("--set-mss")
+    clamp = target.get("--clamp-mss-to-pmtu") is not None
+    if set_mss is None and not clamp:
+        return _unsupported(f"{where}: TCPMSS without --set-mss or --clamp-mss-to-pmtu")
+
+    def act(p: Packet, ctx: EvalContext) -> tuple:
+        if p.proto != Proto.TCP or not p.tcp_flags & TcpFlag.SYN:
+            return (CONTINUE, None)
+        if clamp:
+            mtus = [ctx.engine.interface_mtu(i) for i in (ctx.out_iface, ctx.in_iface) if i is not None]
+            if not mtus or None in mtus:
+                raise Unsupported(f"{where}: TCPMSS --clamp-mss-to-pmtu needs interface MTUs "
+                                  "(NetfilterEngine(interface_mtu=...))")
+            new = min(mtus) - TCP_MIN_HEADERS[p.version]
+        else:
+            new = int(set_mss.values[0])
+        found = mss_of(p.tcp_options)
+        if found is not None:
+            offset, old = found
+            if old > new:
+                opts = bytearray(p.tcp_options)
+                opts[offset + 2:offset + 4] = new.to_bytes(2, "big")
+                p.tcp_options = bytes(opts)
+        elif not p.payload:
+            new = min(new, MSS_IF_ABSENT[p.version])
+            p.tcp_options = b"\x02\x04" + new.to_bytes(2, "big") + p.tcp_options
+        return (CONTINUE, None)
+
+    return act
 
 
 def _connmark(target: Target, where: str) -> Action:

@@ -17,6 +17,9 @@ def describe(packet: Packet) -> str:
         text = f"{name} {_hostport(packet.src, packet.sport)} > {_hostport(packet.dst, packet.dport)}"
         if packet.proto == Proto.TCP:
             text += " [" + "".join(c for c, bit in _FLAG_LETTERS if packet.tcp_flags & bit) + "]"
+            mss = _mss(packet.tcp_options) if packet.tcp_options else None
+            if mss is not None:
+                text += f" mss={mss}"
     elif packet.proto in (Proto.ICMP, Proto.ICMPV6):
         text = f"{name} {packet.src} > {packet.dst} type={packet.icmp_type} code={packet.icmp_code}"
         if packet.inner is not None:
@@ -28,6 +31,13 @@ def describe(packet: Packet) -> str:
     if packet.mark:
         text += f" mark={packet.mark:#x}"
     return text
+
+
+def _mss(options: bytes) -> int | None:
+    from netsim.netfilter.targets import mss_of
+
+    found = mss_of(options)
+    return found[1] if found else None
 
 
 def _hostport(addr, port: int) -> str:

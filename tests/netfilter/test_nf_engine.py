@@ -307,9 +307,10 @@ def test_stateful_firewall():
     assert result.verdict is Verdict.REJECT and result.reply.icmp_type == 3
     stray = tcp("203.0.113.9", 40003, "198.51.100.1", 22, "SA")  # INVALID: cannot start a connection
     assert deliver(engine, stray, local=local).verdict is Verdict.DROP
-    ping = icmp("203.0.113.9", "198.51.100.1", 8)
-    result = deliver(engine, ping, local=local)
-    assert result.verdict is Verdict.UNSUPPORTED and "limit" in result.reason
+    # -m limit --limit 5/sec (burst 5): five pings at once pass, the sixth is logged and dropped
+    verdicts = [deliver(engine, icmp("203.0.113.9", "198.51.100.1", 8, ident=7), local=local) for _ in range(6)]
+    assert [r.verdict for r in verdicts] == [Verdict.ACCEPT] * 5 + [Verdict.DROP]
+    assert any("fw-drop: " in str(s) for s in verdicts[-1].trace)
     # port forward 2222 -> 192.168.10.5:22, then the inside host's reply comes back un-NATed
     fwd = tcp("203.0.113.9", 40004, "198.51.100.1", 2222, "S")
     engine.load(engine.ruleset.tables["filter"].__str__().replace(
@@ -409,3 +410,13 @@ def test_branches_without_statistic_is_one_branch():
     p = udp("10.244.1.7", 40000, "10.96.0.50", 53)
     branches = engine.branches(Hook.PREROUTING, p, in_iface="cni0", out_iface=None, local_addresses=NODE_LOCAL)
     assert len(branches) == 1 and branches[0].probability == 1.0 and branches[0].decisions == ()
+
+
+def test_branches_start_from_the_same_recent_lists():
+    from nf_helpers import data
+
+    engine = make_engine(data("session_affinity.saved"))
+    p = tcp("192.0.2.7", 30000, "10.96.0.30", 80)
+    branches = engine.branches(Hook.PREROUTING, p, in_iface="eth0", out_iface=None, local_addresses=frozenset())
+    assert {b.result.packet.dst for b in branches} == {A("10.244.1.20"), A("10.244.2.21")}
+    assert engine.recent_lists == {}  # exploring left no affinity behind

@@ -99,6 +99,18 @@ def restore_rule(draw, chain: str):
     if draw(st.booleans()):
         p = draw(st.integers(1, 9999999999)) / 10_000_000_000
         parts.append(["-m", "statistic", "--mode", "random", "--probability", f"{p:.10f}"])
+    if draw(st.integers(0, 3)) == 0:
+        parts.append(draw(st.sampled_from([
+            ["-m", "limit", "--limit", draw(st.sampled_from(["5/sec", "60/minute", "120/h", "7/day", "1/s"]))]
+            + (["--limit-burst", str(draw(st.integers(1, 9)))] if draw(st.booleans()) else []),
+            ["-m", "limit"],
+            ["-m", "iprange", draw(st.sampled_from(["--src-range", "--dst-range"])), "10.0.0.1-10.0.0.20"],
+            ["-m", "mac", "--mac-source", draw(st.sampled_from(["02:42:AC:11:00:02", "aa:bb:cc:dd:ee:ff"]))],
+            ["-m", "recent", draw(st.sampled_from(["--set", "--rcheck", "--update"])), "--name",
+             draw(st.sampled_from(["SSH", "x"]))] + (["--seconds", "60"] if draw(st.booleans()) else []),
+            ["-m", "addrtype", "--dst-type", draw(st.sampled_from(["LOCAL", "UNICAST,LOCAL", "MULTICAST"]))],
+            ["-m", "multiport", "--dports", "22,80:90"] if name in ("tcp", "udp") else ["-m", "comment", "--comment", "x"],
+        ])))
     # generic options may come anywhere among the matches, as kube-proxy writes them, except
     # that an implicit protocol option (no -m before it) needs its -p first
     order = list(draw(st.permutations(range(len(parts)))))

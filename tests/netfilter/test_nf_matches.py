@@ -225,3 +225,35 @@ def test_recent_hitcount_and_seconds():
     assert verdicts == [Verdict.ACCEPT, Verdict.ACCEPT, Verdict.ACCEPT, Verdict.DROP]
     clock.advance(120)
     assert one(engine, Hook.INPUT, P.clone(), in_iface="eth0").verdict is Verdict.ACCEPT
+
+
+def test_limit_is_a_token_bucket_on_the_simulated_clock():
+    from nf_helpers import Clock
+
+    clock = Clock()
+    engine = make_engine(filter_only("-A INPUT -m limit --limit 2/sec --limit-burst 3 -j ACCEPT\n", policy="DROP"),
+                         clock=clock)
+
+    def ok():
+        return one(engine, Hook.INPUT, P.clone(), in_iface="eth0").verdict is Verdict.ACCEPT
+
+    assert [ok() for _ in range(4)] == [True, True, True, False]  # the burst, then empty
+    clock.advance(0.5)  # one token back every 1/2 s
+    assert [ok(), ok()] == [True, False]
+    clock.advance(10)  # refills only up to the burst
+    assert [ok() for _ in range(4)] == [True, True, True, False]
+
+
+@pytest.mark.parametrize("rule, expected", [
+    ("-m iprange --src-range 10.0.0.1-10.0.0.9", True), ("-m iprange --src-range 10.0.0.6-10.0.0.9", False),
+    ("-m iprange ! --dst-range 192.168.1.5-192.168.1.15", False), ("-m iprange --dst-range 192.168.1.10", True),
+])
+def test_iprange(rule, expected):
+    assert hit(rule, P.clone()) is expected
+
+
+def test_mac_source():
+    p = P.clone()
+    p.src_mac = "02:42:AC:11:00:02"
+    assert hit("-m mac --mac-source 02:42:ac:11:00:02", p.clone())
+    assert not hit("-m mac ! --mac-source 02:42:AC:11:00:02", p.clone())

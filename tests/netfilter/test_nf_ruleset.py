@@ -14,7 +14,7 @@ from nf_helpers import data
 
 # Each *.restore was loaded with iptables-restore (iptables v1.8.9 nf_tables) in a
 # scratch network namespace; *.saved is what iptables-save printed back (date lines removed).
-DUMPS = ["kube_proxy_node", "docker_host", "stateful_firewall", "probe", "quoting", "ipv6_host", "session_affinity"]
+DUMPS = ["kube_proxy_node", "docker_host", "stateful_firewall", "probe", "quoting", "ipv6_host", "session_affinity", "extras"]
 
 
 @pytest.mark.parametrize("name", DUMPS)
@@ -85,6 +85,9 @@ def test_full_dump_with_generated_comments_round_trips():
         ("-A X -m mark --mark 1 -j ACCEPT", "-A X -m mark --mark 0x1 -j ACCEPT"),
         ("-A X -p tcp --sport http -j ACCEPT", "-A X -p tcp -m tcp --sport 80 -j ACCEPT"),
         ("-A X -s ! 10.0.0.0/8 -j DROP", "-A X ! -s 10.0.0.0/8 -j DROP"),
+        ("-A X -m limit --limit 60/minute", "-A X -m limit --limit 1/sec"),
+        ("-A X -m limit --limit 120/h --limit-burst 5", "-A X -m limit --limit 2/min"),
+        ("-A X -m limit", "-A X -m limit --limit 3/hour"),
     ],
 )
 def test_rule_normalization(written, saved):
@@ -245,3 +248,35 @@ def test_builtin_chains_exist_without_declaration():
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:MINE - [0:0]\n"
         "-A INPUT -j MINE\n-A FORWARD -j ACCEPT\nCOMMIT\n"
     )
+
+
+def test_nfacct_name_is_printed_with_two_spaces():
+    # iptables 1.8.9: libxt_nfacct prints " --nfacct-name " and xtables_save_string adds its own space
+    written = "-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP"
+    saved = "-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP"
+    assert parse_rule(written).normalized().text == saved
+    assert parse_rule(saved).normalized().text == saved
+    text = f"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FORWARD - [0:0]\n{saved}\nCOMMIT\n"
+    assert str(parse_ruleset(text)) == text
+
+
+@pytest.mark.parametrize("written, saved", [
+    # getopt abbreviations, as iptables accepts them (checked against 1.8.9)
+    ("-A X -p udp -m multiport --dport 22,80 -j ACCEPT", "-A X -p udp -m multiport --dports 22,80 -j ACCEPT"),
+    ("-A X -p tcp -j DNAT --to 10.0.0.1:80", "-A X -p tcp -j DNAT --to-destination 10.0.0.1:80"),
+    # options after the target belong to the match that follows
+    ("-A X -j ACCEPT -m comment --comment x", "-A X -m comment --comment x -j ACCEPT"),
+])
+def test_option_resolution(written, saved):
+    assert parse_rule(written).normalized().text == saved
+
+
+@pytest.mark.parametrize("written, problem", [
+    ("-A X -m multiport --dports 22 -p udp -j ACCEPT", "needs -p tcp"),
+    ("-A X -p udp -m multiport --dports 22 --sport 80 -j ACCEPT", "cannot follow"),
+    ("-A X -m recent --set --seconds 60 -j ACCEPT", "need --rcheck or --update"),
+    ("-A X -p tcp -m tcp --dport 80 --dport 81 -j ACCEPT", "cannot follow"),
+])
+def test_option_combinations_iptables_refuses(written, problem):
+    with pytest.raises(RulesetParseError, match=problem):
+        parse_rule(written)

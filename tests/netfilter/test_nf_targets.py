@@ -167,3 +167,40 @@ def test_notrack_makes_packets_untracked():
     p = udp("10.0.0.5", 1000, "192.168.1.10", 55)
     assert deliver(engine, p, local=LOCAL).verdict is Verdict.ACCEPT
     assert len(engine.conntrack) == 1
+
+
+def test_nflog_records_and_continues():
+    result = run_input('-A INPUT -j NFLOG --nflog-prefix "nf: " --nflog-group 5\n-A INPUT -j DROP\n',
+                       tcp("10.0.0.5", 1, "192.168.1.10", 2))
+    assert result.verdict is Verdict.DROP and "nf: IN=eth0" in str(result.trace[0])
+
+
+def test_checksum_fill_is_a_noted_no_op():
+    text = ("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+            ":POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -j CHECKSUM --checksum-fill\nCOMMIT\n")
+    r = one(make_engine(text), Hook.POSTROUTING, udp("10.0.0.5", 68, "10.0.0.1", 67), out_iface="eth0")
+    assert r.verdict is Verdict.ACCEPT and "always computed" in str(r.trace[0])
+
+
+MSS_RULES = ("*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+             ":POSTROUTING ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS {}\nCOMMIT\n")
+
+
+@pytest.mark.parametrize("target, options, payload, expected", [
+    ("--set-mss 1400", b"\x02\x04\x05\xb4\x01\x01\x04\x02", b"", b"\x02\x04\x05\x78\x01\x01\x04\x02"),
+    ("--set-mss 1460", b"\x02\x04\x05\x78", b"", b"\x02\x04\x05\x78"),  # never raised
+    ("--set-mss 1400", b"", b"", b"\x02\x04\x02\x18"),  # added, at most 536
+    ("--set-mss 1400", b"", b"data", b""),  # not added when the SYN carries data
+    ("--clamp-mss-to-pmtu", b"\x02\x04\x05\xb4", b"", b"\x02\x04\x05\x64"),  # 1420 - 40 = 1380
+])
+def test_tcpmss(target, options, payload, expected):
+    engine = make_engine(MSS_RULES.format(target), interface_mtu={"eth0": 1420, "eth1": 1500})
+    syn = tcp("10.0.0.5", 1, "8.8.8.8", 443, "S", tcp_options=options, payload=payload)
+    r = one(engine, Hook.FORWARD, syn, in_iface="eth1", out_iface="eth0")
+    assert r.verdict is Verdict.ACCEPT and syn.tcp_options == expected
+
+
+def test_tcpmss_clamp_without_mtus_is_unsupported():
+    engine = make_engine(MSS_RULES.format("--clamp-mss-to-pmtu"))
+    r = one(engine, Hook.FORWARD, tcp("10.0.0.5", 1, "8.8.8.8", 443, "S"), in_iface="eth1", out_iface="eth0")
+    assert r.verdict is Verdict.UNSUPPORTED and "interface_mtu" in r.reason
