@@ -32,7 +32,7 @@ import enum
 import ipaddress
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,8 @@ _NETWORKING_FIELDS = (
     "dnsSearch",
 )
 _NETSIM_FIELDS = ("seed", "cni", "clusterDNS", "nodeNetwork", "loadBalancerPool", "upstreamDNS", "installCoreDNS",
-                  "nodeNetworkPerZone")
+                  "nodeNetworkPerZone", "kubeProxy", "clusterDomain", "nodeResolvConf")
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"  # kubelet clusterDomain / kubeadm networking.dnsDomain
 _NETSIM_NODE_FIELDS = ("name", "ip", "zone")
 
 
@@ -233,6 +234,11 @@ class Topology:
     upstream_dns: tuple[UpstreamRecord, ...] = ()
     install_coredns: bool = True
     node_network_per_zone: bool = False  # one L2 segment per zone, joined by a router (topologies/README.md)
+    # netsim.kubeProxy: KubeProxyConfiguration fields over kind's (decoded and validated by
+    # netsim.kubeproxy.config, which this layer may not import); None when not given.
+    kube_proxy: Mapping[str, Any] | None = field(default=None, hash=False)
+    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN  # netsim.clusterDomain: kubelet clusterDomain, the CoreDNS zone
+    node_resolv_conf: str | None = None  # netsim.nodeResolvConf: the nodes' /etc/resolv.conf; None: derived
     seed: int = 0
     source: str = ""
 
@@ -403,6 +409,14 @@ def _build(data: Any, source: str) -> Topology:
     upstream = _upstream(extra.get("upstreamDNS"))
     install_coredns = _boolean(extra.get("installCoreDNS", True), "netsim.installCoreDNS")
     per_zone = _boolean(extra.get("nodeNetworkPerZone", False), "netsim.nodeNetworkPerZone")
+    cluster_domain = _string(extra.get("clusterDomain", DEFAULT_CLUSTER_DOMAIN), "netsim.clusterDomain").rstrip(".")
+    domain_problems = dns1123_subdomain_errors(cluster_domain)
+    if domain_problems:
+        raise FieldError(f'Invalid value: "{cluster_domain}": {"; ".join(domain_problems)}', "netsim.clusterDomain")
+    node_resolv_conf = None
+    if extra.get("nodeResolvConf") is not None:
+        node_resolv_conf = _string(extra["nodeResolvConf"], "netsim.nodeResolvConf")
+    kube_proxy = _mapping(extra["kubeProxy"], "netsim.kubeProxy") if "kubeProxy" in extra else None
 
     nodes = _nodes(data.get("nodes"), name, node_network, pod_subnets, pool)
     return Topology(
@@ -423,6 +437,9 @@ def _build(data: Any, source: str) -> Topology:
         upstream_dns=upstream,
         install_coredns=install_coredns,
         node_network_per_zone=per_zone,
+        kube_proxy=kube_proxy,
+        cluster_domain=cluster_domain,
+        node_resolv_conf=node_resolv_conf,
         seed=seed,
         source=source,
     )

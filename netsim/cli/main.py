@@ -23,6 +23,12 @@ COMMAND_MODULES = (
     "netsim.cli.state",
     "netsim.cli.ip",
     "netsim.cli.nftrace",
+    "netsim.cli.trace",
+    "netsim.cli.reach",
+    "netsim.cli.distribution",
+    "netsim.cli.draw",
+    "netsim.cli.dns",
+    "netsim.cli.exec",
 )
 
 

@@ -72,6 +72,10 @@ class VxlanFdb:
             return own[:1]
         return sorted((ip for m, ip in self._entries if m == ZERO), key=int)
 
+    def entries(self) -> list[tuple[str, IPv4Address]]:
+        """(MAC, remote VTEP) of every entry, sorted as `show` prints them."""
+        return sorted(self._entries, key=lambda e: (e[0], int(e[1])))
+
     def show(self) -> str:
         """The entries as `bridge fdb show dev DEV` prints them."""
         return "".join(f"{mac} dst {ip} self permanent\n"

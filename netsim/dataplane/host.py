@@ -317,6 +317,11 @@ class Host:
         addr = IPv4Address(address) if address is not None else None
         self._apps.pop((int(proto), addr, port), None)
 
+    def bindings(self) -> list[tuple[int, IPv4Address | None, int, App]]:
+        """Every (proto, address or None for any, port, app) bound on the host, sorted."""
+        return [(proto, addr, port, app) for (proto, addr, port), app in
+                sorted(self._apps.items(), key=lambda kv: (kv[0][0], int(kv[0][1] or 0), kv[0][2]))]
+
     def app_for(self, proto: int, address: IPv4Address, port: int) -> App | None:
         """The application bound to (proto, address, port), or to (proto, any, port)."""
         return self._apps.get((int(proto), address, port)) or self._apps.get((int(proto), None, port))

@@ -106,6 +106,10 @@ class Network:
         iface.segment = segment
         self._segments[segment].append((host_name, iface_name))
 
+    def segments(self) -> list[str]:
+        """The names of the L2 segments, sorted."""
+        return sorted(self._segments)
+
     def segment_members(self, segment: str) -> list[tuple[str, str]]:
         """The (host, iface) pairs on `segment`, sorted."""
         return sorted(self._segments[segment])

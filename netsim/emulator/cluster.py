@@ -20,6 +20,7 @@ from netsim.api.store import Store
 from netsim.api.topology import Topology
 from netsim.controllers import apiserver, deployment, endpointslice, replicaset, scheduler, servicelb
 from netsim.controllers.allocation import ServiceAllocator
+from netsim.emulator.addons import install_addons
 from netsim.errors import NetsimError
 from netsim.kubelet.ipam import HostLocalIpam
 from netsim.kubelet.pods import Kubelet
@@ -63,6 +64,7 @@ class Cluster:
         others = [m for m in manifests if m.obj.kind != "Node"]
         apply_manifests(cluster.store, nodes, restore=True)
         register_nodes(cluster.store, topology)
+        install_addons(cluster.store, topology, others)   # kubeadm's CoreDNS, unless the manifests hold it
         apply_manifests(cluster.store, others, restore=True)
         apiserver.reconcile(cluster.store, str(topology.service_subnet))
         cluster.settle()
@@ -70,7 +72,8 @@ class Cluster:
 
     def _kubelet(self, node) -> Kubelet | None:
         if node.name not in self.kubelets and node.pod_cidrs and node.internal_ip:
-            self.kubelets[node.name] = Kubelet(node.name, node.internal_ip, HostLocalIpam(node.pod_cidrs[0]))
+            self.kubelets[node.name] = Kubelet(node.name, node.internal_ip, HostLocalIpam(node.pod_cidrs[0]),
+                                              self.topology)
         return self.kubelets.get(node.name)
 
     def reconcile_once(self) -> None:

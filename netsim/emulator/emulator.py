@@ -9,6 +9,7 @@ capture set is given. Ephemeral ports come from Linux's default range
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netsim.capture.points import CaptureSet
@@ -52,8 +53,9 @@ class Emulator:
                 self._used.add((host, port))
                 return port
 
-    def send(self, flow: FlowSpec, field: str = "traffic") -> list[Connection]:
-        """Send every connection of a flow; returns them in order."""
+    def send(self, flow: FlowSpec, field: str = "traffic",
+             progress: Callable[[int], None] | None = None) -> list[Connection]:
+        """Send every connection of a flow; returns them in order (`progress(done)` after each, if given)."""
         store = self.cluster.store
         sender = resolve_sender(store, flow.source, f"{field}.from", self.external_sender())
         target = resolve_target(store, flow.destination, flow.protocol, f"{field}.to")
@@ -62,7 +64,22 @@ class Emulator:
             sport = self.ephemeral_port(sender.host)
             packet = first_packet(sender, target, flow.protocol, sport, flow.payload)
             connections.append(Connection(sender, target, sport, self.network.send(sender.host, packet)))
+            if progress is not None:
+                progress(len(connections))
         return connections
+
+    def rebuild(self) -> None:
+        """Rebuild the dataplane from the api state as it stands (after objects changed), keeping the capture.
+
+        Every node's rules are rendered anew, as kube-proxy's next sync writes
+        them; conntrack entries and ARP caches start empty. Frame timestamps
+        continue after the last frame of the old network, so captures stay in order.
+        """
+        old = self.network
+        floor = old.now() + old.hop_latency
+        self.network = build_network(self.cluster, self.capture)
+        clock = self.network.clock or (lambda: 0.0)
+        self.network.clock = lambda: max(clock(), floor)
 
     def external_sender(self) -> Sender:
         """The client outside the cluster (emulator/external.py), as a flow's sender."""

@@ -1,29 +1,60 @@
-"""kube-proxy on every node: the rules it writes, from the cluster's current objects."""
+"""kube-proxy on every node: its configuration and the rules it writes, from the cluster's current objects.
+
+Nothing is cached: every call reads the store as it is now, so a changed
+Service, EndpointSlice or Node gives new rules on the next call (the
+time-driven re-sync belongs to the workload loop).
+
+The configuration, first match wins: a `KubeProxyConfiguration` handed in
+(the CLI's `--kube-proxy-config FILE`, read with kube-proxy's own defaults);
+else kind's (kubeadm writes clusterCIDR = networking.podSubnet and mode =
+networking.kubeProxyMode) with the topology's `netsim.kubeProxy` fields merged
+over it.
+"""
 
 from __future__ import annotations
 
 from ipaddress import ip_network
 
 from netsim.api.errors import NotFound
+from netsim.api.objects import Node
 from netsim.errors import NotImplementedFeature
 from netsim.emulator.cluster import Cluster
+from netsim.kubeproxy.config import KubeProxyConfiguration, config_from_mapping, kind_defaults
+from netsim.kubeproxy.model import ProxyConfig
 from netsim.kubeproxy.render import render
-from netsim.kubeproxy.sources import endpoints_by_port, proxy_config, service_ports
+from netsim.kubeproxy.sources import endpoints_by_port, service_ports
 
 
-def node_ruleset_text(cluster: Cluster, node_name: str) -> str:
-    """The iptables-save text kube-proxy (iptables mode) writes on `node_name`."""
-    mode = cluster.topology.kube_proxy_mode
-    if mode not in ("iptables", ""):
-        raise NotImplementedFeature(f"{cluster.topology.source}: networking.kubeProxyMode: {mode!r} is not "
-                                    f"emulated yet (only iptables)")
+def kube_proxy_configuration(cluster: Cluster, override: KubeProxyConfiguration | None = None) -> KubeProxyConfiguration:
+    """The KubeProxyConfiguration every node's kube-proxy runs with (see the module docstring)."""
+    if override is not None:
+        return override
+    topology = cluster.topology
+    if topology.kube_proxy_mode == "none":
+        raise NotImplementedFeature(f"{topology.source}: networking.kubeProxyMode: 'none' (a cluster without "
+                                    f"kube-proxy) is not emulated yet (only iptables)")
+    if topology.kube_proxy_mode not in ("", "iptables") and "mode" not in (topology.kube_proxy or {}):
+        raise NotImplementedFeature(f"{topology.source}: networking.kubeProxyMode: {topology.kube_proxy_mode!r} "
+                                    f"is not emulated yet (only iptables)")
+    base = kind_defaults(str(topology.pod_subnet), topology.kube_proxy_mode)
+    return config_from_mapping(topology.kube_proxy or {}, topology.source, "netsim.kubeProxy.", base=base)
+
+
+def node_proxy_config(cluster: Cluster, node: Node, override: KubeProxyConfiguration | None = None) -> ProxyConfig:
+    """What `node`'s kube-proxy knows: its configuration, the Node's name and addresses (the
+    InternalIP, loopback and the pod gateway addresses the CNI puts on the node)."""
+    gateways = [str(ip_network(c).network_address + 1) for c in node.pod_cidrs]
+    return kube_proxy_configuration(cluster, override).proxy_config(node, gateways)
+
+
+def node_ruleset_text(cluster: Cluster, node_name: str, override: KubeProxyConfiguration | None = None) -> str:
+    """The iptables-restore input kube-proxy (iptables mode) writes on `node_name`, rendered now."""
     store = cluster.store
     node = store.try_get("Node", node_name)
     if node is None:
         names = ", ".join(n.name for n in store.list("Node"))
         raise NotFound(f'nodes "{node_name}" not found (nodes: {names})')
-    gateways = [str(ip_network(c).network_address + 1) for c in node.pod_cidrs]  # type: ignore[attr-defined]
-    config = proxy_config(node, str(cluster.topology.pod_subnet), gateways)  # type: ignore[arg-type]
+    config = node_proxy_config(cluster, node, override)  # type: ignore[arg-type]
     ports = service_ports(store.list("Service"))  # type: ignore[arg-type]
     endpoints = endpoints_by_port(ports, store.list("EndpointSlice"))  # type: ignore[arg-type]
     return render(config, ports, endpoints)

@@ -21,8 +21,9 @@ Names, written once here:
 Each node's netfilter runs the ruleset kube-proxy renders for it, plus the
 CNI portmap plugin's hostPort chains (portmap.py); pods have no rules.
 Applications: every declared container port of a running pod has an echo
-server behind it (TCP or UDP as declared); the control-plane nodes answer
-on 6443 (the API server). Nothing else listens. The nodes whose MetalLB
+server behind it (TCP or UDP as declared), except port 53 of the CoreDNS
+pods, where the cluster DNS server answers (emulator/addons.py, netsim/dns/);
+the control-plane nodes answer on 6443 (the API server). Nothing else listens. The nodes whose MetalLB
 speaker wins a LoadBalancer address answer ARP for it on eth0.
 """
 
@@ -37,11 +38,14 @@ from netsim.capture.points import CaptureSet
 from netsim.controllers.apiserver import SECURE_PORT
 from netsim.dataplane.apps import EchoApp
 from netsim.dataplane.network import Network
+from netsim.dns.server import DNS_PORT
 from netsim.emulator import cni
+from netsim.emulator.addons import dns_server_for, is_coredns_pod
 from netsim.emulator.cluster import Cluster, child_rng
 from netsim.emulator.external import add_external, announce_load_balancers
 from netsim.emulator.portmap import add_portmap_rules
 from netsim.emulator.proxy import node_ruleset_text
+from netsim.kubeproxy.config import KubeProxyConfiguration
 from netsim.netfilter.engine import NetfilterEngine
 from netsim.packet import Proto
 
@@ -79,11 +83,12 @@ def node_segment(cluster: Cluster, node: Node) -> str:
     return NODE_SEGMENT
 
 
-def node_ruleset(cluster: Cluster, node: Node) -> str:
-    """The node's iptables-save text: kube-proxy's rules, then portmap's hostPort chains."""
+def node_ruleset(cluster: Cluster, node: Node, kube_proxy: KubeProxyConfiguration | None = None) -> str:
+    """The node's iptables-restore text: kube-proxy's rules (its configuration `kube_proxy`, default
+    the cluster's), then portmap's hostPort chains."""
     pods = [p for p in cluster.store.list("Pod") if p.node_name == node.name]
     cidr = cni.pod_cidr(node)
-    return add_portmap_rules(node_ruleset_text(cluster, node.name), pods, cluster.topology.cni,  # type: ignore
+    return add_portmap_rules(node_ruleset_text(cluster, node.name, kube_proxy), pods, cluster.topology.cni,  # type: ignore
                              cidr.prefixlen if cidr is not None else 24)
 
 
@@ -142,7 +147,11 @@ def _wire_pod(cluster: Cluster, network: Network, pod: Pod, node: Node) -> None:
         target = network.add_host(pod_host_name(pod))
         cni.wire_pod(cluster.topology.cni, network, target, node_host, node, pod, host_veth_name(pod),
                      cluster.topology.pod_subnet)  # type: ignore[arg-type]
+    dns = dns_server_for(cluster, pod) if is_coredns_pod(pod) else None   # cluster DNS: addons.py
     for container in pod.containers:
         for port in container.ports:
+            if dns is not None and port.container_port == DNS_PORT and port.protocol in ("UDP", "TCP"):
+                target.bind(dns, _PROTO[port.protocol], port.container_port)
+                continue
             target.bind(EchoApp(f"echo in container {container.name}"), _PROTO[port.protocol],
                         port.container_port)

@@ -3,16 +3,19 @@
 A pod bound to this node gets its address from the node's IPAM (the node's
 own address with hostNetwork), then goes Running with every container
 started and Ready (probes and start-up time are not emulated yet: a
-container is ready as soon as it starts). A pod being deleted is stopped
-and removed at once (preStop hooks and the grace period are for the
-termination-sequence work to come).
+container is ready as soon as it starts). Forming the sandbox's
+resolv.conf (resolvconf.py) records kubelet's DNSConfigForming warnings, as
+GetPodDNS does. A pod being deleted is stopped and removed at once (preStop
+hooks and the grace period are for the termination-sequence work to come).
 """
 
 from __future__ import annotations
 
 from netsim.api.objects import Pod
 from netsim.api.store import Store
+from netsim.api.topology import Topology
 from netsim.kubelet.ipam import HostLocalIpam
+from netsim.kubelet.resolvconf import record_dns_warnings
 
 COMPONENT = "kubelet"
 
@@ -20,10 +23,11 @@ COMPONENT = "kubelet"
 class Kubelet:
     """One node's kubelet: runs the pods the scheduler bound to it."""
 
-    def __init__(self, node_name: str, node_ip: str, ipam: HostLocalIpam) -> None:
+    def __init__(self, node_name: str, node_ip: str, ipam: HostLocalIpam, topology: Topology | None = None) -> None:
         self.node_name = node_name
         self.node_ip = node_ip
         self.ipam = ipam
+        self.topology = topology   # clusterDNS, clusterDomain and the node's resolv.conf (resolvconf.py)
 
     def reconcile(self, store: Store) -> None:
         """One pass over this node's pods."""
@@ -66,6 +70,8 @@ class Kubelet:
                 for c in d["spec"]["containers"]
             ]
 
+        if self.topology is not None:
+            record_dns_warnings(store, pod, self.topology, self.node_name)   # the sandbox's resolv.conf
         store.update(pod.evolve(running))
         for c in pod.containers:
             store.record_event(pod, "Normal", "Started", f"Started container {c.name}", COMPONENT, self.node_name)

@@ -310,6 +310,8 @@ class ProxyConfig:
                             KUBE-FIREWALL jumps precede kube-proxy's in INPUT/OUTPUT and the chain
                             holds the localnet rule even when localhost NodePorts are off
       prefer_same_traffic_distribution  the PreferSameTrafficDistribution feature gate (node hints)
+      masquerade_mark_text  how the mark is spelled in the rules; None (a real kube-proxy) is Go's
+                            `%#08x` of the mark (`0x00004000`); kube-proxy's NewFakeProxier uses "0x4000"
     """
 
     node_name: str
@@ -327,6 +329,7 @@ class ProxyConfig:
     canary_chains: bool = True
     kubelet_firewall: bool = True
     prefer_same_traffic_distribution: bool = True
+    masquerade_mark_text: str | None = None
 
     def __post_init__(self) -> None:
         what = f"proxy config of node {self.node_name!r}"
@@ -344,6 +347,13 @@ class ProxyConfig:
     def masquerade_mark(self) -> int:
         """The mark value (and mask) kube-proxy sets on traffic to SNAT: 1 << masquerade_bit."""
         return 1 << self.masquerade_bit
+
+    @property
+    def mark_text(self) -> str:
+        """The mark as kube-proxy writes it (proxier.go: `fmt.Sprintf("%#08x", masqueradeValue)`)."""
+        if self.masquerade_mark_text is not None:
+            return self.masquerade_mark_text
+        return f"0x{self.masquerade_mark:08x}"  # Go pads the digits to 8; the 0x is not counted
 
     def node_ports_match_all(self) -> bool:
         """No --nodeport-addresses restriction (NodePortAddresses.MatchAll)."""

@@ -28,8 +28,13 @@ def port_proto_hash(service_port_name: str, protocol: str) -> str:
 
     `protocol` is lower-case ("tcp", "udp", "sctp").
     """
-    digest = hashlib.sha256((service_port_name + protocol).encode()).digest()
-    return base64.b32encode(digest).decode("ascii")[:16]
+    return _hash16(service_port_name + protocol)
+
+
+def _hash16(text: str) -> str:
+    """The first 16 base32 characters of sha256(text): base32 turns each 5 bytes into 8
+    characters on its own, so the digest's first 10 bytes give exactly those 16."""
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()[:10]).decode("ascii")
 
 
 def service_port_policy_cluster_chain(service_port_name: str, protocol: str) -> str:
@@ -70,8 +75,7 @@ def service_port_endpoint_chain_name(service_port_name: str, protocol: str, endp
     `endpoint` is "ip:port" (IPv6 as "[ip]:port"). Mirrors proxier.go
     `servicePortEndpointChainName`.
     """
-    digest = hashlib.sha256((service_port_name + protocol + endpoint).encode()).digest()
-    return SEP_PREFIX + base64.b32encode(digest).decode("ascii")[:16]
+    return SEP_PREFIX + _hash16(service_port_name + protocol + endpoint)
 
 
 def is_service_chain_name(chain: str) -> bool:

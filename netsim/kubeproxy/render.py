@@ -4,9 +4,10 @@ Read beside proxier.go `syncProxyRules`: `plan_service_port` is the block of
 decisions at the top of its per-service loop (which chains exist, where
 internal and external traffic goes, what is rejected), and each `write_*`
 function is one family of rules from the same loop or from the fixed part of
-the sync. `render` only orders the calls. Services are processed sorted by
-(namespace, name, port name); the text comes out in the canonical order of
-kube-proxy's tests (rules.Order).
+the sync, each line with the words of the matching `natRules.Write(...)` /
+`filterRules.Write(...)` call in the same order. `render` only orders the
+calls. Services are processed sorted by (namespace, name, port name); the
+text comes out in the canonical order of kube-proxy's tests.
 """
 
 from __future__ import annotations
@@ -23,27 +24,7 @@ from netsim.kubeproxy.names import (
     service_port_policy_cluster_chain,
     service_port_policy_local_chain_name,
 )
-from netsim.kubeproxy.rules import (
-    Order,
-    Rule,
-    Ruleset,
-    m_addrtype,
-    m_comment,
-    m_conntrack,
-    m_mark,
-    m_nfacct,
-    m_proto,
-    m_recent_check,
-    m_recent_set,
-    m_statistic,
-    rule,
-    t_dnat,
-    t_jump,
-    t_mark_or,
-    t_mark_xor,
-    t_masquerade,
-    t_reject,
-)
+from netsim.kubeproxy.rules import Rule, Ruleset, comment, comment_word, go_probability, proto_match, rule
 from netsim.kubeproxy.topology import EndpointCategories, categorize_endpoints
 
 Endpoints = Mapping[str, Sequence[EndpointInfo]]
@@ -153,6 +134,13 @@ def is_large_cluster(services: Sequence[ServicePortInfo], endpoints: Endpoints) 
 
 # --- Fixed chains ------------------------------------------------------------------------
 
+JUMP = "-j"
+
+
+def jump(target: str, *options: str) -> tuple[str, ...]:
+    """`-j TARGET [options]`."""
+    return (JUMP, target, *options)
+
 
 def write_top_level_chains(rs: Ruleset) -> None:
     """The chain lines every sync writes (filter and nat top-level chains)."""
@@ -164,11 +152,12 @@ def write_top_level_chains(rs: Ruleset) -> None:
 
 def write_postrouting_and_mark(rs: Ruleset, config: ProxyConfig) -> None:
     """KUBE-POSTROUTING (skip unmarked, clear the bit, masquerade) and KUBE-MARK-MASQ (set the bit)."""
-    nat, mark = rs.table(C.TABLE_NAT), config.masquerade_mark
-    nat.append(rule(C.KUBE_POSTROUTING, matches=[m_mark(mark, negate=True)], target=("RETURN",)))
-    nat.append(rule(C.KUBE_POSTROUTING, target=t_mark_xor(mark)))
-    nat.append(rule(C.KUBE_POSTROUTING, matches=[m_comment(C.COMMENT_SNAT)], target=t_masquerade(config.random_fully)))
-    nat.append(rule(C.KUBE_MARK_MASQ, target=t_mark_or(mark)))
+    nat, mark = rs.table(C.TABLE_NAT), config.mark_text
+    nat.append(rule(C.KUBE_POSTROUTING, ("-m", "mark", "!", "--mark", f"{mark}/{mark}"), jump("RETURN")))
+    nat.append(rule(C.KUBE_POSTROUTING, jump("MARK", "--xor-mark", mark)))
+    masq = jump("MASQUERADE", "--random-fully") if config.random_fully else jump("MASQUERADE")
+    nat.append(rule(C.KUBE_POSTROUTING, comment(C.COMMENT_SNAT), masq))
+    nat.append(rule(C.KUBE_MARK_MASQ, jump("MARK", "--or-mark", mark)))
 
 
 def write_kubelet_firewall(rs: Ruleset, config: ProxyConfig) -> None:
@@ -178,69 +167,66 @@ def write_kubelet_firewall(rs: Ruleset, config: ProxyConfig) -> None:
         return
     filt = rs.table(C.TABLE_FILTER)
     filt.declare(C.KUBE_FIREWALL)
-    filt.append(rule(
-        C.KUBE_FIREWALL, source="!" + C.IPV4_LOOPBACK_CIDR, destination=C.IPV4_LOOPBACK_CIDR,
-        matches=[m_comment(C.COMMENT_LOCALNET), m_conntrack("RELATED,ESTABLISHED,DNAT", negate=True)],
-        target=("DROP",)))
+    filt.append(rule(C.KUBE_FIREWALL, comment(C.COMMENT_LOCALNET),
+                     ("-d", C.IPV4_LOOPBACK_CIDR, "!", "-s", C.IPV4_LOOPBACK_CIDR),
+                     ("-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT"), jump("DROP")))
 
 
 def write_nodeports_jump(rs: Ruleset, config: ProxyConfig) -> None:
     """The last rule(s) of nat KUBE-SERVICES: local destinations go on to KUBE-NODEPORTS."""
     nat = rs.table(C.TABLE_NAT)
-    comment = m_comment(C.COMMENT_NODEPORTS_LAST)
+    last = comment(C.COMMENT_NODEPORTS_LAST)
     if config.node_ports_match_all():
-        dest = None if config.effective_localhost_node_ports() else "!" + C.IPV4_LOOPBACK_CIDR
-        nat.append(rule(C.KUBE_SERVICES, destination=dest, matches=[comment, m_addrtype(dst_type="LOCAL")],
-                        target=t_jump(C.KUBE_NODEPORTS)))
+        destinations: tuple[str, ...] = ("-m", "addrtype", "--dst-type", "LOCAL")
+        if not config.effective_localhost_node_ports():
+            destinations += ("!", "-d", C.IPV4_LOOPBACK_CIDR)
+        nat.append(rule(C.KUBE_SERVICES, last, destinations, jump(C.KUBE_NODEPORTS)))
         return
     for ip in config.node_port_ips():
         if ip.is_loopback and not config.effective_localhost_node_ports():
             continue
-        nat.append(rule(C.KUBE_SERVICES, destination=str(ip), matches=[comment], target=t_jump(C.KUBE_NODEPORTS)))
+        nat.append(rule(C.KUBE_SERVICES, last, ("-d", str(ip)), jump(C.KUBE_NODEPORTS)))
 
 
 def write_forward(rs: Ruleset, config: ProxyConfig) -> None:
     """KUBE-FORWARD: drop conntrack-INVALID, accept masquerade-marked and established traffic."""
-    filt = rs.table(C.TABLE_FILTER)
+    filt, mark = rs.table(C.TABLE_FILTER), config.mark_text
     if not config.conntrack_tcp_be_liberal:
-        matches = [m_conntrack("INVALID")]
-        if config.nfacct:
-            matches.append(m_nfacct(C.NFACCT_CT_INVALID_DROPPED))
-        filt.append(rule(C.KUBE_FORWARD, matches=matches, target=("DROP",)))
-    filt.append(rule(C.KUBE_FORWARD, matches=[m_comment(C.COMMENT_FORWARD_RULES), m_mark(config.masquerade_mark)],
-                     target=("ACCEPT",)))
-    filt.append(rule(C.KUBE_FORWARD, matches=[m_comment(C.COMMENT_FORWARD_CONNTRACK),
-                                              m_conntrack("RELATED,ESTABLISHED")], target=("ACCEPT",)))
+        nfacct = ("-m", "nfacct", "--nfacct-name", C.NFACCT_CT_INVALID_DROPPED) if config.nfacct else ()
+        filt.append(rule(C.KUBE_FORWARD, ("-m", "conntrack", "--ctstate", "INVALID"), nfacct, jump("DROP")))
+    filt.append(rule(C.KUBE_FORWARD, comment(C.COMMENT_FORWARD_RULES), ("-m", "mark", "--mark", f"{mark}/{mark}"),
+                     jump("ACCEPT")))
+    filt.append(rule(C.KUBE_FORWARD, comment(C.COMMENT_FORWARD_CONNTRACK),
+                     ("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"), jump("ACCEPT")))
 
 
-def _jump_rule(jump: C.JumpRule) -> Rule:
-    matches = [jump.match] if jump.match else []
-    if jump.comment:
-        matches.append(m_comment(jump.comment))
-    return rule(jump.src_chain, matches=matches, target=t_jump(jump.dst_chain))
+def _jump_rule(row: C.JumpRule) -> Rule:
+    """One EnsureRule of the jump tables: `extraArgs`, then the comment if any, then `-j`."""
+    extra = ("-m", *row.match) if row.match else ()
+    note = ("-m", "comment", "--comment", comment_word(row.comment)) if row.comment else ()
+    return rule(row.src_chain, extra, note, jump(row.dst_chain))
 
 
 def write_builtin_jumps(rs: Ruleset, config: ProxyConfig) -> None:
     """The jumps from built-in chains, as `EnsureRule(Prepend, …)` leaves them.
 
-    Each row of iptablesJumpChains (then iptablesKubeletJumpChains) is inserted at
-    the head of its chain unless already present, so later rows end up first.
-    With `kubelet_firewall`, kubelet's KUBE-FIREWALL jumps were there before.
+    These are not part of kube-proxy's iptables-restore input: kube-proxy (and kubelet, for
+    KUBE-FIREWALL) install them with separate `iptables -I` commands. They are written here in
+    the same argument form so that the text alone rebuilds the node's tables. Each row of
+    iptablesJumpChains (then iptablesKubeletJumpChains) is inserted at the head of its chain
+    unless already present, so later rows end up first. With `kubelet_firewall`, kubelet's
+    KUBE-FIREWALL jumps were there before.
     """
     rows: list[C.JumpRule] = list(C.IPTABLES_JUMP_CHAINS) + list(C.IPTABLES_KUBELET_JUMP_CHAINS)
     if config.kubelet_firewall:
-        for jump in C.IPTABLES_KUBELET_JUMP_CHAINS:
-            rs.table(jump.table).append(_jump_rule(jump))
-    for jump in rows:
-        table = rs.table(jump.table)
-        table.declare(jump.dst_chain)
-        new = _jump_rule(jump)
-        if new not in table.chain_rules(jump.src_chain):
+        for row in C.IPTABLES_KUBELET_JUMP_CHAINS:
+            rs.table(row.table).append(_jump_rule(row))
+    for row in rows:
+        table = rs.table(row.table)
+        table.declare(row.dst_chain)
+        new = _jump_rule(row)
+        if new not in table.chain_rules(row.src_chain):
             table.insert_first(new)
-    for name in C.BUILTIN_CHAINS:
-        if name in rs.tables:
-            for chain in C.BUILTIN_CHAINS[name]:
-                rs.tables[name].rules.setdefault(chain, [])
 
 
 def write_canaries(rs: Ruleset, config: ProxyConfig) -> None:
@@ -253,76 +239,69 @@ def write_canaries(rs: Ruleset, config: ProxyConfig) -> None:
 # --- Per-service rules ------------------------------------------------------------------
 
 
+def _dport(proto: str, ip: str | None, port: int) -> tuple[str, ...]:
+    """`-m PROTO -p PROTO [-d IP] --dport PORT`, kube-proxy's order for a service destination."""
+    dest = ("-d", ip) if ip is not None else ()
+    return (*proto_match(proto), *dest, "--dport", str(port))
+
+
 def write_service_dispatch(rs: Ruleset, plan: ServicePlan, config: ProxyConfig) -> None:
     """KUBE-SERVICES / KUBE-NODEPORTS entries for the service's cluster IP, external IPs,
     LB IPs and NodePort, and the filter rules for traffic that has nowhere to go."""
     svc, name, proto = plan.svc, plan.name, plan.proto
     nat, filt = rs.table(C.TABLE_NAT), rs.table(C.TABLE_FILTER)
-    port_match = m_proto(proto, svc.port)
 
     # Capture the cluster IP.
     if plan.has_internal_endpoints:
-        nat.append(rule(C.KUBE_SERVICES, destination=str(svc.cluster_ip), protocol=proto,
-                        matches=[m_comment(C.COMMENT_CLUSTER_IP.format(svc=name)), port_match],
-                        target=t_jump(plan.internal_traffic_chain)))
+        nat.append(rule(C.KUBE_SERVICES, comment(C.COMMENT_CLUSTER_IP.format(svc=name)),
+                        _dport(proto, str(svc.cluster_ip), svc.port), jump(plan.internal_traffic_chain)))
     else:
-        target, comment = plan.internal_filter  # type: ignore[misc]
-        filt.append(rule(C.KUBE_SERVICES, destination=str(svc.cluster_ip), protocol=proto,
-                         matches=[m_comment(comment), port_match], target=_filter_target(target)))
+        target, text = plan.internal_filter  # type: ignore[misc]
+        filt.append(rule(C.KUBE_SERVICES, comment(text), _dport(proto, str(svc.cluster_ip), svc.port),
+                         jump(target)))
 
     # Capture external IPs.
     for ip in svc.external_ips:
         if plan.has_endpoints:
-            nat.append(rule(C.KUBE_SERVICES, destination=str(ip), protocol=proto,
-                            matches=[m_comment(C.COMMENT_EXTERNAL_IP.format(svc=name)), port_match],
-                            target=t_jump(plan.external_traffic_chain)))
+            nat.append(rule(C.KUBE_SERVICES, comment(C.COMMENT_EXTERNAL_IP.format(svc=name)),
+                            _dport(proto, str(ip), svc.port), jump(plan.external_traffic_chain)))
         if not plan.has_external_endpoints:
-            _write_external_filter(filt, plan, destination=str(ip), matches=[port_match])
+            _write_external_filter(filt, plan, _dport(proto, str(ip), svc.port))
 
     # Capture load-balancer ingress IPs.
     for ip in svc.load_balancer_ips:
         if plan.has_endpoints:
-            nat.append(rule(C.KUBE_SERVICES, destination=str(ip), protocol=proto,
-                            matches=[m_comment(C.COMMENT_LOADBALANCER_IP.format(svc=name)), port_match],
-                            target=t_jump(plan.load_balancer_traffic_chain)))
+            nat.append(rule(C.KUBE_SERVICES, comment(C.COMMENT_LOADBALANCER_IP.format(svc=name)),
+                            _dport(proto, str(ip), svc.port), jump(plan.load_balancer_traffic_chain)))
         if plan.uses_firewall_chain:
-            comment = C.COMMENT_FW_NOT_ACCEPTED.format(svc=name, chain=plan.firewall_chain)
-            filt.append(rule(C.KUBE_PROXY_FIREWALL, destination=str(ip), protocol=proto,
-                             matches=[m_comment(comment), port_match], target=("DROP",)))
+            text = C.COMMENT_FW_NOT_ACCEPTED.format(svc=name, chain=plan.firewall_chain)
+            filt.append(rule(C.KUBE_PROXY_FIREWALL, comment(text), _dport(proto, str(ip), svc.port), jump("DROP")))
     if not plan.has_external_endpoints:
         for ip in svc.load_balancer_ips:
-            _write_external_filter(filt, plan, destination=str(ip), matches=[port_match])
+            _write_external_filter(filt, plan, _dport(proto, str(ip), svc.port))
 
     # Capture the NodePort.
     if svc.node_port:
-        node_port_match = m_proto(proto, svc.node_port)
         if plan.has_endpoints:
             if config.effective_localhost_node_ports() and config.nfacct:
-                nat.append(rule(C.KUBE_NODEPORTS, destination=C.IPV4_LOOPBACK_CIDR, protocol=proto,
-                                matches=[m_comment(name), node_port_match,
-                                         m_nfacct(C.NFACCT_LOCALHOST_NODEPORT_ACCEPTED)],
-                                target=t_jump(plan.external_traffic_chain)))
-            nat.append(rule(C.KUBE_NODEPORTS, protocol=proto, matches=[m_comment(name), node_port_match],
-                            target=t_jump(plan.external_traffic_chain)))
+                nat.append(rule(C.KUBE_NODEPORTS, comment(name), _dport(proto, C.IPV4_LOOPBACK_CIDR, svc.node_port),
+                                ("-m", "nfacct", "--nfacct-name", C.NFACCT_LOCALHOST_NODEPORT_ACCEPTED),
+                                jump(plan.external_traffic_chain)))
+            nat.append(rule(C.KUBE_NODEPORTS, comment(name), _dport(proto, None, svc.node_port),
+                            jump(plan.external_traffic_chain)))
         if not plan.has_external_endpoints:
-            _write_external_filter(filt, plan, matches=[m_addrtype(dst_type="LOCAL"), node_port_match])
+            _write_external_filter(filt, plan, ("-m", "addrtype", "--dst-type", "LOCAL"),
+                                   _dport(proto, None, svc.node_port))
 
     # Accept the health-check NodePort whether or not there are local endpoints.
     if svc.health_check_node_port:
-        filt.append(rule(C.KUBE_NODEPORTS, protocol="tcp",
-                         matches=[m_comment(C.COMMENT_HEALTH_CHECK.format(svc=name)),
-                                  m_proto("tcp", svc.health_check_node_port)],
-                         target=("ACCEPT",)))
+        filt.append(rule(C.KUBE_NODEPORTS, comment(C.COMMENT_HEALTH_CHECK.format(svc=name)),
+                         _dport("tcp", None, svc.health_check_node_port), jump("ACCEPT")))
 
 
-def _filter_target(target: str) -> tuple[str, ...]:
-    return t_reject() if target == "REJECT" else (target,)
-
-
-def _write_external_filter(filt, plan: ServicePlan, *, destination: str | None = None, matches=()) -> None:
-    target, comment = plan.external_filter  # type: ignore[misc]
-    filt.append(rule(C.KUBE_EXTERNAL_SERVICES, destination=destination, protocol=plan.proto,
-                     matches=[m_comment(comment), *matches], target=_filter_target(target)))
+def _write_external_filter(filt, plan: ServicePlan, *matches: tuple[str, ...]) -> None:
+    target, text = plan.external_filter  # type: ignore[misc]
+    filt.append(rule(C.KUBE_EXTERNAL_SERVICES, comment(text), *matches, jump(target)))
 
 
 def write_internal_masquerade(rs: Ruleset, plan: ServicePlan, config: ProxyConfig) -> None:
@@ -331,14 +310,13 @@ def write_internal_masquerade(rs: Ruleset, plan: ServicePlan, config: ProxyConfi
     if not plan.has_internal_endpoints:
         return
     svc = plan.svc
-    common = dict(destination=str(svc.cluster_ip), protocol=plan.proto,
-                  matches=[m_comment(C.COMMENT_CLUSTER_IP.format(svc=plan.name)), m_proto(plan.proto, svc.port)],
-                  target=t_jump(C.KUBE_MARK_MASQ))
+    args = (*comment(C.COMMENT_CLUSTER_IP.format(svc=plan.name)), *_dport(plan.proto, str(svc.cluster_ip), svc.port))
     nat = rs.table(C.TABLE_NAT)
     if config.masquerade_all:
-        nat.append(rule(plan.internal_traffic_chain, **common))
+        nat.append(rule(plan.internal_traffic_chain, args, jump(C.KUBE_MARK_MASQ)))
     elif config.local_detector.is_implemented():
-        nat.append(rule(plan.internal_traffic_chain, local=config.local_detector.if_not_local(), **common))
+        nat.append(rule(plan.internal_traffic_chain, args, config.local_detector.if_not_local(),
+                        jump(C.KUBE_MARK_MASQ)))
 
 
 def write_external_chain(rs: Ruleset, plan: ServicePlan, config: ProxyConfig) -> None:
@@ -349,19 +327,17 @@ def write_external_chain(rs: Ruleset, plan: ServicePlan, config: ProxyConfig) ->
     nat, chain, name = rs.table(C.TABLE_NAT), plan.external_traffic_chain, plan.name
     nat.declare(chain)
     if not plan.svc.external_policy_is_local():
-        nat.append(rule(chain, matches=[m_comment(C.COMMENT_EXT_MASQ.format(svc=name))],
-                        target=t_jump(C.KUBE_MARK_MASQ)))
+        nat.append(rule(chain, comment(C.COMMENT_EXT_MASQ.format(svc=name)), jump(C.KUBE_MARK_MASQ)))
     else:
         if config.local_detector.is_implemented():
-            nat.append(rule(chain, local=config.local_detector.if_local(),
-                            matches=[m_comment(C.COMMENT_EXT_POD.format(svc=name))],
-                            target=t_jump(plan.cluster_policy_chain)))
-        nat.append(rule(chain, matches=[m_comment(C.COMMENT_EXT_LOCAL_MASQ.format(svc=name)),
-                                        m_addrtype(src_type="LOCAL")], target=t_jump(C.KUBE_MARK_MASQ)))
-        nat.append(rule(chain, matches=[m_comment(C.COMMENT_EXT_LOCAL_ROUTE.format(svc=name)),
-                                        m_addrtype(src_type="LOCAL")], target=t_jump(plan.cluster_policy_chain)))
+            nat.append(rule(chain, comment(C.COMMENT_EXT_POD.format(svc=name)), config.local_detector.if_local(),
+                            jump(plan.cluster_policy_chain)))
+        src_local = ("-m", "addrtype", "--src-type", "LOCAL")
+        nat.append(rule(chain, comment(C.COMMENT_EXT_LOCAL_MASQ.format(svc=name)), src_local, jump(C.KUBE_MARK_MASQ)))
+        nat.append(rule(chain, comment(C.COMMENT_EXT_LOCAL_ROUTE.format(svc=name)), src_local,
+                        jump(plan.cluster_policy_chain)))
     if plan.has_external_endpoints:
-        nat.append(rule(chain, target=t_jump(plan.external_policy_chain)))
+        nat.append(rule(chain, jump(plan.external_policy_chain)))
 
 
 def write_firewall_chain(rs: Ruleset, plan: ServicePlan, config: ProxyConfig) -> None:
@@ -371,17 +347,16 @@ def write_firewall_chain(rs: Ruleset, plan: ServicePlan, config: ProxyConfig) ->
         return
     nat, chain, svc = rs.table(C.TABLE_NAT), plan.firewall_chain, plan.svc
     nat.declare(chain)
-    comment = m_comment(C.COMMENT_LOADBALANCER_IP.format(svc=plan.name))
+    lb_comment = comment(C.COMMENT_LOADBALANCER_IP.format(svc=plan.name))
     allow_from_node = False
     for cidr in svc.load_balancer_source_ranges:
-        nat.append(rule(chain, source=cidr.with_prefixlen, matches=[comment],
-                        target=t_jump(plan.external_traffic_chain)))
+        nat.append(rule(chain, lb_comment, ("-s", cidr.with_prefixlen), jump(plan.external_traffic_chain)))
         if config.node_ip is not None and config.node_ip in cidr:
             allow_from_node = True
     if allow_from_node:
         for ip in svc.load_balancer_ips:
-            nat.append(rule(chain, source=str(ip), matches=[comment], target=t_jump(plan.external_traffic_chain)))
-    nat.append(rule(chain, matches=[m_comment(C.COMMENT_FW_OTHER.format(svc=plan.name))]))
+            nat.append(rule(chain, lb_comment, ("-s", str(ip)), jump(plan.external_traffic_chain)))
+    nat.append(rule(chain, comment(C.COMMENT_FW_OTHER.format(svc=plan.name))))
 
 
 def write_policy_chains(rs: Ruleset, plan: ServicePlan, large_cluster: bool) -> None:
@@ -401,37 +376,38 @@ def write_policy_chains(rs: Ruleset, plan: ServicePlan, large_cluster: bool) -> 
 
 def service_to_endpoint_rules(plan: ServicePlan, chain: str, endpoints: Sequence[EndpointInfo],
                               large_cluster: bool) -> list[Rule]:
-    """The rules of one policy chain (proxier.go writeServiceToEndpointRules)."""
+    """The rules of one policy chain (proxier.go writeServiceToEndpointRules); in large-cluster
+    mode `appendServiceCommentLocked` leaves the comments out."""
     svc, out = plan.svc, []
 
-    def comment(ep: EndpointInfo) -> list[tuple[str, ...]]:
-        return [] if large_cluster else [m_comment(C.COMMENT_SVC_TO_SEP.format(svc=plan.name, ep=ep.endpoint))]
+    def note(ep: EndpointInfo) -> tuple[str, ...]:
+        return () if large_cluster else comment(C.COMMENT_SVC_TO_SEP.format(svc=plan.name, ep=ep.endpoint))
 
-    def sep(ep: EndpointInfo) -> str:
-        return service_port_endpoint_chain_name(plan.name, plan.proto, ep.endpoint)
+    chains = {ep: service_port_endpoint_chain_name(plan.name, plan.proto, ep.endpoint) for ep in endpoints}
+    sep = chains.__getitem__
 
     if svc.session_affinity is SessionAffinity.CLIENT_IP:
         for ep in endpoints:
-            out.append(rule(chain, matches=[*comment(ep), m_recent_check(sep(ep), svc.sticky_max_age_seconds)],
-                            target=t_jump(sep(ep))))
+            out.append(rule(chain, note(ep), ("-m", "recent", "--name", sep(ep), "--rcheck", "--seconds",
+                                              str(svc.sticky_max_age_seconds), "--reap"), jump(sep(ep))))
     n = len(endpoints)
     for i, ep in enumerate(endpoints):
-        stat = [m_statistic(n - i)] if i < n - 1 else []
-        out.append(rule(chain, matches=[*comment(ep), *stat], target=t_jump(sep(ep))))
+        stat = ("-m", "statistic", "--mode", "random", "--probability", go_probability(n - i)) if i < n - 1 else ()
+        out.append(rule(chain, note(ep), stat, jump(sep(ep))))
     return out
 
 
 def write_endpoint_chains(rs: Ruleset, plan: ServicePlan, large_cluster: bool) -> None:
     """KUBE-SEP-: masquerade hairpin traffic from the endpoint itself, then DNAT to it."""
     nat, svc = rs.table(C.TABLE_NAT), plan.svc
-    comment = [] if large_cluster else [m_comment(plan.name)]
+    note = () if large_cluster else comment(plan.name)
     for ep in plan.endpoints.all_reachable:
         chain = service_port_endpoint_chain_name(plan.name, plan.proto, ep.endpoint)
         nat.declare(chain)
-        nat.append(rule(chain, source=str(ep.ip), matches=comment, target=t_jump(C.KUBE_MARK_MASQ)))
-        affinity = [m_recent_set(chain)] if svc.session_affinity is SessionAffinity.CLIENT_IP else []
-        nat.append(rule(chain, protocol=plan.proto, matches=[*comment, *affinity, m_proto(plan.proto)],
-                        target=t_dnat(ep.endpoint)))
+        nat.append(rule(chain, note, ("-s", str(ep.ip)), jump(C.KUBE_MARK_MASQ), comment_text=plan.name))
+        affinity = ("-m", "recent", "--name", chain, "--set") if svc.session_affinity is SessionAffinity.CLIENT_IP else ()
+        nat.append(rule(chain, note, affinity, proto_match(plan.proto), jump("DNAT", "--to-destination", ep.endpoint),
+                        comment_text=plan.name))
 
 
 def write_service_port(rs: Ruleset, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo],
@@ -451,14 +427,15 @@ def sorted_service_ports(services: Iterable[ServicePortInfo]) -> list[ServicePor
     return sorted(services, key=lambda s: (s.namespace, s.name, s.port_name, s.protocol.value))
 
 
-def render(config: ProxyConfig, services: Iterable[ServicePortInfo], endpoints: Endpoints,
-           order: Order = Order.CANONICAL) -> str:
-    """The node's ruleset (filter, nat and, with canary chains, mangle) as iptables-save text.
+def render(config: ProxyConfig, services: Iterable[ServicePortInfo], endpoints: Endpoints) -> str:
+    """The node's ruleset (filter, nat and, with canary chains, mangle) as iptables-restore input,
+    in kube-proxy's own words and the canonical order of its tests.
 
     `endpoints` maps a service port's `name_string` ("ns/name:port") to its endpoints;
-    a missing key means no endpoints. The text loads with iptables-restore and equals
-    iptables-save of the loaded rules (in `Order.IPTABLES_SAVE`; in the default
-    canonical order the same lines are listed in kube-proxy's test order).
+    a missing key means no endpoints. Beside what syncProxyRules writes, the text holds what
+    kube-proxy and kubelet set up with single iptables commands (the canary chains, the jumps
+    from built-in chains, kubelet's KUBE-FIREWALL), so that it alone rebuilds the node's
+    tables. What iptables-save prints back is netsim.netfilter's normalization of this text.
     """
     ports = sorted_service_ports(services)
     large = is_large_cluster(ports, endpoints)
@@ -472,4 +449,4 @@ def render(config: ProxyConfig, services: Iterable[ServicePortInfo], endpoints: 
     write_forward(rs, config)
     write_builtin_jumps(rs, config)
     write_canaries(rs, config)
-    return rs.to_text(order)
+    return rs.to_text()

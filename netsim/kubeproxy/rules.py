@@ -1,237 +1,93 @@
-"""Rules and tables printed exactly as `iptables-save` prints them back.
+"""Rules written as kube-proxy writes them: its iptables-restore input, word for word.
 
-kube-proxy feeds iptables-restore its own argument order (`-m tcp -p tcp -d IP
---dport 80`); the kernel keeps the parsed rule and iptables-save prints it in
-a canonical form: `[!] -s/-d/-i/-o/-p` first (addresses with their prefix
-length), then each `-m` module in the order given with its options in the
-module's own print order, then `-j TARGET` with the target's options as
-printed (`--or-mark 0x4000` becomes `--set-xmark 0x4000/0x4000`). Builders
-here take kube-proxy's meaning and produce that form directly, so that
-rendered text equals iptables-save of the loaded rules byte for byte (checked
-against iptables v1.8.9, nf_tables and legacy, in tests/kubeproxy).
+kube-proxy builds each line with `LineBuffer.Write(args...)`
+(pkg/proxy/util/linebuffer.go): the words joined by single spaces, in the
+order proxier.go lists them (`-m comment --comment "..." -m tcp -p tcp -d IP
+--dport 80 -j CHAIN`). Values are written as kube-proxy formats them:
+addresses bare (`-d 10.0.0.10`, no `/32`), the masquerade mark with Go's
+`%#08x` (`0x00004000`), probabilities with `%0.10f` (`0.5000000000`), and a
+comment quoted only where kube-proxy's format string carries the quotes
+(those with spaces; a bare `ns/name:port` stays bare).
 
-`Ruleset.to_text` orders chains either canonically (kube-proxy's test sort,
-`sortIPTablesRules`) or as iptables-save lists them.
+What iptables-save prints back once the kernel holds these rules (`-d
+10.0.0.10/32 -p udp -m comment ...`) is not built here: netsim/netfilter's
+normalizer derives it from this text, as the kernel and iptables-save do.
+
+`Ruleset.to_text` prints the canonical order of kube-proxy's own tests
+(`sortIPTablesRules` in proxier_test.go).
 """
 
 from __future__ import annotations
 
-import enum
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, ip_network
 
 from netsim.kubeproxy.constants import (
     BUILTIN_CHAINS,
-    BUILTIN_POLICY,
     COMMENT_NODEPORTS_LAST,
     KUBE_NODEPORTS,
     KUBE_SERVICES,
 )
 
-# Characters iptables prints without quotes (libxtables `xtables_save_string`).
-_NO_QUOTE = frozenset("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_ESCAPE = frozenset("\"\\'")
+Args = tuple[str, ...]
 
 
-def quote(value: str) -> str:
-    """A string option as iptables-save prints it: bare when only [A-Za-z0-9_-], else double-quoted."""
-    if value and all(c in _NO_QUOTE for c in value):
-        return value
-    return '"' + "".join("\\" + c if c in _ESCAPE else c for c in value) + '"'
+def go_hex08(value: int) -> str:
+    """Go's `fmt.Sprintf("%#08x", value)`: eight zero-padded digits after `0x` (Go does not count
+    the prefix in the width, unlike C), as kube-proxy formats its masquerade mark."""
+    return f"0x{value:08x}"
 
 
-def probability(n: int) -> str:
-    """The `--probability` iptables-save prints for kube-proxy's 1/n.
-
-    kube-proxy writes `%0.10f` of 1/n (proxier.go `computeProbability`); the
-    statistic match stores round(p * 2^31) and prints `%.11f` of that over
-    2^31, so 1/2 prints 0.50000000000 and 1/3 prints 0.33333333349.
-    """
+def go_probability(n: int) -> str:
+    """kube-proxy's `computeProbability(n)`: `fmt.Sprintf("%0.10f", 1.0/float64(n))`."""
     if n < 1:
         raise ValueError(f"probability of 1/{n}")
-    written = float(f"{1.0 / n:0.10f}")
-    stored = math.floor(written * 0x80000000 + 0.5)
-    return f"{stored / 0x80000000:.11f}"
+    return f"{1.0 / n:0.10f}"
 
 
-def addr(value: IPv4Address | IPv4Network | str) -> str:
-    """An address or CIDR with its prefix length, as iptables-save prints `-s`/`-d`."""
-    return ip_network(str(value), strict=False).with_prefixlen
+def comment_word(text: str) -> str:
+    """The `--comment` value as kube-proxy writes it: its format strings wrap the comments that
+    hold spaces in double quotes (`"%s cluster IP"`); the bare service port name has none."""
+    if '"' in text or "\\" in text:
+        raise ValueError(f"kube-proxy never writes a comment with quotes or backslashes: {text!r}")
+    return f'"{text}"' if " " in text else text
 
 
-def hex_mark(value: int) -> str:
-    return f"{value:#x}"
+def comment(text: str) -> Args:
+    """`-m comment --comment TEXT`."""
+    return ("-m", "comment", "--comment", comment_word(text))
 
 
-# --- Matches: each returns ("module", *options) in iptables-save's option order -------
-
-
-Match = tuple[str, ...]
-
-
-def m_comment(text: str) -> Match:
-    return ("comment", "--comment", quote(text))
-
-
-def m_proto(protocol: str, dport: int | None = None) -> Match:
-    """`-m tcp [--dport N]` (the protocol itself goes in `Rule.protocol`)."""
-    return (protocol,) if dport is None else (protocol, "--dport", str(dport))
-
-
-def m_statistic(n: int) -> Match:
-    return ("statistic", "--mode", "random", "--probability", probability(n))
-
-
-def m_recent_check(name: str, seconds: int) -> Match:
-    """kube-proxy's `--name N --rcheck --seconds S --reap`, as the recent module prints it."""
-    return ("recent", "--rcheck", "--seconds", str(seconds), "--reap", "--name", name,
-            "--mask", "255.255.255.255", "--rsource")
-
-
-def m_recent_set(name: str) -> Match:
-    return ("recent", "--set", "--name", name, "--mask", "255.255.255.255", "--rsource")
-
-
-def m_mark(mark: int, negate: bool = False) -> Match:
-    neg = ("!",) if negate else ()
-    return ("mark", *neg, "--mark", f"{hex_mark(mark)}/{hex_mark(mark)}")
-
-
-def m_conntrack(states: str, negate: bool = False) -> Match:
-    neg = ("!",) if negate else ()
-    return ("conntrack", *neg, "--ctstate", states)
-
-
-def m_addrtype(*, src_type: str | None = None, dst_type: str | None = None) -> Match:
-    opts: list[str] = []
-    if src_type:
-        opts += ["--src-type", src_type]
-    if dst_type:
-        opts += ["--dst-type", dst_type]
-    return ("addrtype", *opts)
-
-
-def m_nfacct(name: str) -> Match:
-    """`-m nfacct --nfacct-name  NAME`: libxt_nfacct prints its own space before the name and
-    `xtables_save_string` another, so iptables-save shows two (checked with iptables v1.8.9)."""
-    return ("nfacct", "--nfacct-name", " " + quote(name))
-
-
-# --- Targets: ("TARGET", *options) ---------------------------------------------------------
-
-
-def t_jump(chain: str) -> tuple[str, ...]:
-    return (chain,)
-
-
-def t_reject() -> tuple[str, ...]:
-    return ("REJECT", "--reject-with", "icmp-port-unreachable")
-
-
-def t_mark_or(mark: int) -> tuple[str, ...]:
-    """kube-proxy's `-j MARK --or-mark M`."""
-    return ("MARK", "--set-xmark", f"{hex_mark(mark)}/{hex_mark(mark)}")
-
-
-def t_mark_xor(mark: int) -> tuple[str, ...]:
-    """kube-proxy's `-j MARK --xor-mark M`."""
-    return ("MARK", "--set-xmark", f"{hex_mark(mark)}/0x0")
-
-
-def t_masquerade(random_fully: bool) -> tuple[str, ...]:
-    return ("MASQUERADE", "--random-fully") if random_fully else ("MASQUERADE",)
-
-
-def t_dnat(endpoint: str) -> tuple[str, ...]:
-    return ("DNAT", "--to-destination", endpoint)
+def proto_match(protocol: str) -> Args:
+    """`-m PROTO -p PROTO`, the pair kube-proxy always writes together."""
+    return ("-m", protocol, "-p", protocol)
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """One `-A` line: its chain, the iptables-save text after the chain, and its comment."""
+    """One `-A CHAIN ...` line: the words after the chain name, and its comment as plain text
+    (the canonical sort orders KUBE-SERVICES / KUBE-NODEPORTS by it)."""
 
     chain: str
-    text: str
+    args: Args
     comment: str | None = None
-    target: str | None = None
 
     def line(self) -> str:
-        return f"-A {self.chain} {self.text}" if self.text else f"-A {self.chain}"
+        return " ".join(("-A", self.chain, *self.args))
 
 
-def rule(
-    chain: str,
-    *,
-    source: str | None = None,
-    destination: str | None = None,
-    protocol: str | None = None,
-    local: Sequence[str] = (),
-    matches: Iterable[Match] = (),
-    target: Sequence[str] = (),
-) -> Rule:
-    """Build a rule in iptables-save form.
-
-    `source`/`destination` are an address or CIDR, prefixed with "!" to negate.
-    `local` is a LocalDetector's arguments (`("!", "-s", cidr)`, `("-i", "br0")`).
-    """
-    src, dst, iface = source, destination, None
-    args = list(local)
-    negate = False
-    while args:
-        token = args.pop(0)
-        if token == "!":
-            negate = True
-            continue
-        value = args.pop(0)
-        value = ("!" if negate else "") + value
-        negate = False
-        if token == "-s":
-            src = value
-        elif token == "-i":
-            iface = value
-        else:
-            raise ValueError(f"unexpected local-detector argument {token}")
-    parts: list[str] = []
-    for flag, value, is_addr in (("-s", src, True), ("-d", dst, True), ("-i", iface, False)):
-        if value is None:
-            continue
-        neg = value.startswith("!")
-        value = value.lstrip("!")
-        if neg:
-            parts.append("!")
-        parts += [flag, addr(value) if is_addr else value]
-    if protocol:
-        parts += ["-p", protocol]
-    comment = None
-    for match in matches:
-        parts += ["-m", *match]
-        if match[0] == "comment" and comment is None:
-            comment = _unquote(match[2])
-    if target:
-        parts += ["-j", *target]
-    return Rule(chain, " ".join(parts), comment, target[0] if target else None)
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        out, escaped = [], False
-        for c in value[1:-1]:
-            if escaped or c != "\\":
-                out.append(c)
-                escaped = False
-            else:
-                escaped = True
-        return "".join(out)
-    return value
-
-
-class Order(enum.Enum):
-    """How `Ruleset.to_text` orders chains (rules inside a chain are never reordered, except below)."""
-
-    CANONICAL = "canonical"          # proxier_test.go sortIPTablesRules (golden files)
-    IPTABLES_SAVE = "iptables-save"  # as iptables-save lists them: built-ins in hook order, then by name
+def rule(chain: str, *parts: Iterable[str], comment_text: str | None = None) -> Rule:
+    """A rule of `chain` from argument groups, concatenated in order (as `LineBuffer.Write`)."""
+    args: list[str] = []
+    for part in parts:
+        args.extend(part)
+    if comment_text is None:
+        for i, word in enumerate(args[:-1]):
+            if word == "--comment":
+                value = args[i + 1]
+                comment_text = value[1:-1] if value.startswith('"') else value
+                break
+    return Rule(chain, tuple(args), comment_text)
 
 
 @dataclass
@@ -239,7 +95,7 @@ class Table:
     """One table being written: declared chains (with `:` lines) and each chain's rules in order."""
 
     name: str
-    declared: list[str] = field(default_factory=list)
+    declared: dict[str, None] = field(default_factory=dict)  # an ordered set
     rules: dict[str, list[Rule]] = field(default_factory=dict)
 
     @property
@@ -247,8 +103,8 @@ class Table:
         return BUILTIN_CHAINS[self.name]
 
     def declare(self, chain: str) -> None:
-        if chain not in self.declared and chain not in self.builtins:
-            self.declared.append(chain)
+        if chain not in self.builtins:
+            self.declared.setdefault(chain)
 
     def append(self, r: Rule) -> None:
         self.rules.setdefault(r.chain, []).append(r)
@@ -289,7 +145,7 @@ def _sorted_dispatch_rules(rules: list[Rule]) -> list[Rule]:
 
 @dataclass
 class Ruleset:
-    """The tables of one node's ruleset, printable as iptables-restore input / iptables-save output."""
+    """The tables of one node's ruleset, printable as iptables-restore input."""
 
     tables: dict[str, Table] = field(default_factory=dict)
 
@@ -298,22 +154,19 @@ class Ruleset:
             self.tables[name] = Table(name)
         return self.tables[name]
 
-    def to_text(self, order: Order = Order.CANONICAL) -> str:
+    def to_text(self) -> str:
+        """iptables-restore input in the canonical order of kube-proxy's tests: tables by name;
+        in each, chain lines then rules, KUBE-NODEPORTS, KUBE-SERVICES, the other KUBE-*
+        chains alphabetically, then built-in chains (whose policy lines kube-proxy never writes:
+        with --noflush a policy line would flush the chain)."""
         lines: list[str] = []
         for name in sorted(self.tables):
             table = self.tables[name]
-            user = list(table.declared) + sorted(c for c in table.rules
-                                                 if c not in table.declared and c not in table.builtins)
-            if order is Order.CANONICAL:
-                chains = sorted([*table.builtins, *user], key=_canonical_chain_key)
-            else:
-                chains = [*table.builtins, *sorted(user)]
+            user = list(table.declared) + [c for c in table.rules
+                                           if c not in table.declared and c not in table.builtins]  # dict lookups
+            chains = sorted([*table.builtins, *user], key=_canonical_chain_key)
             lines.append(f"*{name}")
-            for chain in chains:
-                if chain in table.builtins:
-                    lines.append(f":{chain} {BUILTIN_POLICY} [0:0]")
-                elif chain in table.declared:
-                    lines.append(f":{chain} - [0:0]")
+            lines.extend(f":{chain} - [0:0]" for chain in chains if chain in table.declared)
             for chain in chains:
                 rules = table.chain_rules(chain)
                 if chain in (KUBE_SERVICES, KUBE_NODEPORTS):

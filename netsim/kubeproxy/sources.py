@@ -5,7 +5,8 @@ endpointslicecache.go): one `ServicePortInfo` per port of every Service
 that has a ClusterIP (headless and ExternalName Services are skipped), and
 for each, the endpoints of the slices labelled with the Service's name whose
 port has the same name and protocol, deduplicated on "ip:port" (a ready
-copy wins over a not-ready one).
+copy wins over a not-ready one). The node's side (ProxyConfig) comes from
+`config.KubeProxyConfiguration.proxy_config`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from ipaddress import IPv4Address, ip_address
 
-from netsim.api.objects import EndpointSlice, Node, Service
-from netsim.kubeproxy.model import EndpointInfo, LocalDetector, ProxyConfig, ServicePortInfo
+from netsim.api.objects import EndpointSlice, Service
+from netsim.kubeproxy.model import EndpointInfo, ServicePortInfo
 
 
 def service_ports(services: Sequence[Service]) -> list[ServicePortInfo]:
@@ -78,17 +79,3 @@ def endpoints_by_port(ports: Sequence[ServicePortInfo], slices: Sequence[Endpoin
                     if current is None or (info.ready and not current.ready):
                         bucket[info.endpoint] = info
     return {key: tuple(infos.values()) for key, infos in merged.items()}
-
-
-def proxy_config(node: Node, cluster_cidr: str, extra_addresses: Sequence[str] = ()) -> ProxyConfig:
-    """The node's kube-proxy configuration as kind deploys it (detectLocalMode ClusterCIDR)."""
-    node_ip = node.internal_ip
-    addresses = sorted({ip_address(a) for a in (node_ip, "127.0.0.1", *extra_addresses) if a},
-                       key=lambda a: int(a))
-    return ProxyConfig(
-        node_name=node.name,
-        node_ip=node_ip,
-        node_addresses=tuple(addresses),
-        zone=node.zone or "",
-        local_detector=LocalDetector.cluster_cidr(cluster_cidr),
-    )

@@ -31,7 +31,7 @@ def test_fnv32a_and_safe_encoding_match_go() -> None:
 
 def test_deployment_makes_a_hashed_replicaset_and_pods(quickstart: Cluster) -> None:
     store = quickstart.store
-    (rs,) = store.list("ReplicaSet")
+    (rs,) = store.list("ReplicaSet", "default")
     template_hash = rs.labels["pod-template-hash"]
     assert rs.name == f"web-{template_hash}"
     assert rs.controller_ref.name == "web"
@@ -44,7 +44,7 @@ def test_deployment_makes_a_hashed_replicaset_and_pods(quickstart: Cluster) -> N
 
 
 def test_scheduler_keeps_pods_off_the_tainted_control_plane(quickstart: Cluster) -> None:
-    nodes = {p.node_name for p in quickstart.store.list("Pod")}
+    nodes = {p.node_name for p in quickstart.store.list("Pod", "default")}
     assert "kind-control-plane" not in nodes
     assert nodes <= {"kind-worker", "kind-worker2"}
 
@@ -165,12 +165,12 @@ def test_deployment_adopts_the_replicaset_whose_template_matches() -> None:
     cluster = Cluster.build(load_topology(ROOT / "topologies/three-node.yaml"),
                             load_paths([ROOT / "cluster/quickstart"]))
     store = cluster.store
-    (rs,) = store.list("ReplicaSet")
+    (rs,) = store.list("ReplicaSet", "default")
     deploy = store.get("Deployment", "web", "default")
     assert find_new_replicaset(deploy.template, [rs]) == rs
     # a template change makes a second ReplicaSet and scales the first to zero
     store.update(deploy.evolve(lambda d: d["spec"]["template"]["spec"]["containers"][0].update(image="nginx:2")))
     cluster.settle()
-    sets = {r.name: r.replicas for r in store.list("ReplicaSet")}
+    sets = {r.name: r.replicas for r in store.list("ReplicaSet", "default")}
     assert len(sets) == 2 and sets[rs.name] == 0
     assert sorted(sets.values()) == [0, 2]

@@ -1,9 +1,10 @@
 """Fixtures for the kubeproxy tests: the golden-file comparison.
 
 `--update-golden` is defined suite-wide in tests/conftest.py; `golden` compares
-a rendered ruleset with tests/golden/kubeproxy/<scenario>/<node>.rules, prints
-a unified diff and the whole output on mismatch, and rewrites the file instead
-when the option is given.
+a text with tests/golden/kubeproxy/<scenario>/<node><suffix> (`.rules`: what
+iptables-save prints; `.restore`: what kube-proxy writes; `.nL`: iptables -nL),
+prints a unified diff and the whole output on mismatch, and rewrites the file
+instead when the option is given.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ def golden(request):
     except ValueError:
         update = False
 
-    def check(scenario: str, node: str, text: str) -> None:
-        path = GOLDEN_DIR / scenario / f"{node}.rules"
+    def check(scenario: str, node: str, text: str, suffix: str = ".rules") -> None:
+        path = GOLDEN_DIR / scenario / f"{node}{suffix}"
         if update:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)

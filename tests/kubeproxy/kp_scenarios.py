@@ -39,6 +39,7 @@ FAKE_PROXIER = ProxyConfig(
     local_detector=LocalDetector.cluster_cidr("10.0.0.0/8"),
     nfacct=True,
     random_fully=False,
+    masquerade_mark_text="0x4000",  # NewFakeProxier's masqueradeMark
 )
 
 
@@ -87,7 +88,7 @@ def seed_kube_dns() -> Scenario:
 
 
 def _two_nodes() -> tuple[ProxyConfig, ProxyConfig]:
-    base = replace(FAKE_PROXIER, nfacct=False, random_fully=True)
+    base = replace(FAKE_PROXIER, nfacct=False, random_fully=True, masquerade_mark_text=None)
     return (replace(base, node_name="node-a", node_ip="192.168.0.2"),
             replace(base, node_name="node-b", node_ip="192.168.0.3",
                     node_addresses=("127.0.0.1", "192.168.0.3")))

@@ -3,7 +3,8 @@
 Every ruleset passes kube-proxy's structure check; every DNAT goes to a usable
 endpoint (ready, or serving-terminating when none is ready); every service
 port is either dispatched in nat KUBE-SERVICES or rejected/dropped in filter;
-and a sample of random rulesets loads into the real iptables unchanged.
+and a sample of random rulesets loads into the real iptables, which prints back
+exactly what netsim.netfilter's normalizer derives from kube-proxy's text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from kp_support import iptables_round_trip, live_skip_reason, tables_by_name
 from netsim.kubeproxy import (
     EndpointInfo,
     LocalDetector,
-    Order,
     Protocol,
     ProxyConfig,
     ServicePortInfo,
@@ -25,6 +25,7 @@ from netsim.kubeproxy import (
     check_rule_jumps,
     render,
 )
+from netsim.netfilter import parse_ruleset
 
 NODES = ("node-a", "node-b")
 
@@ -103,8 +104,8 @@ def test_structure_and_dnat_targets(data):
                 if any(e.endpoint == m for e in eps)}
         assert dnat <= usable(eps)
         # dispatched in nat, or rejected / dropped in filter: both start the same way
-        cluster_ip = f"-d {svc.cluster_ip}/32 -p {svc.protocol.lower} "
-        dispatched = any(l.startswith("-A KUBE-SERVICES " + cluster_ip) for l in text.splitlines())
+        cluster_ip = f"-m {svc.protocol.lower} -p {svc.protocol.lower} -d {svc.cluster_ip} "
+        dispatched = any(l.startswith("-A KUBE-SERVICES -m comment") and cluster_ip in l for l in text.splitlines())
         assert dispatched, f"{svc.name_string} has no KUBE-SERVICES rule for its cluster IP"
 
 
@@ -116,5 +117,31 @@ _LIVE_SKIP = live_skip_reason("nft")
 @given(cluster())
 def test_random_rulesets_load_unchanged(data):
     config, services, endpoints = data
-    saved = tables_by_name(iptables_round_trip(render(config, services, endpoints), "nft"))
-    assert saved == tables_by_name(render(config, services, endpoints, Order.IPTABLES_SAVE))
+    # What the kernel prints back equals netsim.netfilter's normalization of kube-proxy's text.
+    text = render(config, services, endpoints)
+    saved = tables_by_name(iptables_round_trip(text, "nft"))
+    assert saved == tables_by_name(str(parse_ruleset(text).normalized()))
+
+
+@pytest.mark.skipif(_LIVE_SKIP is not None, reason=_LIVE_SKIP or "")
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster())
+def test_random_rulesets_list_as_iptables_lists_them(data):
+    # netsim.netfilter.listing against `iptables -t nat/filter -nL --line-numbers` of the same text.
+    import os
+    import subprocess
+
+    from netsim.netfilter.listing import list_table
+
+    config, services, endpoints = data
+    text = render(config, services, endpoints)
+    ns = f"nskp-prop-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "netns", "exec", ns, "iptables-nft-restore"], input=text, text=True, check=True)
+        for table in ("filter", "nat"):
+            real = subprocess.run(["ip", "netns", "exec", ns, "iptables-nft", "-t", table, "-nL", "--line-numbers"],
+                                  text=True, check=True, capture_output=True).stdout
+            assert list_table(parse_ruleset(text), table, line_numbers=True) == real
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=True)

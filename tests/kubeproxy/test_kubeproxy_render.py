@@ -1,4 +1,5 @@
-"""render(): golden files per scenario and node, kube-proxy's own expected output, the seed example."""
+"""render(): golden files per scenario and node (what kube-proxy writes and what iptables-save
+prints back), kube-proxy's own expected output, the seed example."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from dataclasses import replace
 import pytest
 
 import kp_scenarios
-from kp_support import DATA_DIR, assert_text_equal, without_node_extras
+from kp_support import DATA_DIR, assert_text_equal, canonical_sort, without_node_extras
 from netsim.kubeproxy import (
     EndpointInfo as E,
-    Order,
     Protocol,
     ProxyConfig,
     ServicePortInfo as S,
@@ -21,6 +21,12 @@ from netsim.kubeproxy import (
 )
 from netsim.kubeproxy.check import RuleStructureError, rule_jump_problems
 from netsim.kubeproxy.errors import InvalidProxyInput, UnsupportedProxyFeature
+from netsim.netfilter import parse_ruleset
+
+
+def saved(text: str) -> str:
+    """What iptables-save prints once the kernel holds `text` (netsim.netfilter's normalizer)."""
+    return str(parse_ruleset(text).normalized())
 
 CASES = [(f, i) for f in kp_scenarios.ALL for i in range(len(f().configs))]
 
@@ -30,23 +36,34 @@ def test_golden(factory, node, golden):
     sc = factory()
     config = sc.configs[node]
     text = render(config, sc.services, sc.endpoints)
-    golden(sc.name, config.node_name, text)
+    golden(sc.name, config.node_name, text, ".restore")
     check_rule_jumps(text)
+    golden(sc.name, config.node_name, saved(text), ".rules")
+    check_rule_jumps(saved(text))
 
 
-def test_matches_kube_proxy_test_overall_iptables_rules():
-    # data/overall_expected.rules is proxier_test.go TestOverallIPTablesRules' expected text
-    # (re-typed in data/overall_kubeproxy_form.rules), loaded into iptables v1.8.9 (with the
-    # nfacct counters created) and saved back, then sorted canonically; test_kubeproxy_live
-    # re-checks that translation.
+def test_writes_exactly_kube_proxy_test_overall_iptables_rules():
+    # data/overall_kubeproxy_form.rules is proxier_test.go TestOverallIPTablesRules' expected
+    # text: what kube-proxy's (fake) proxier hands iptables-restore, sorted by sortIPTablesRules.
     sc = kp_scenarios.overall()
     text = without_node_extras(render(sc.configs[0], sc.services, sc.endpoints))
-    assert_text_equal((DATA_DIR / "overall_expected.rules").read_text(), text, "TestOverallIPTablesRules")
+    assert_text_equal((DATA_DIR / "overall_kubeproxy_form.rules").read_text(), text, "TestOverallIPTablesRules")
+
+
+def test_saves_as_iptables_prints_test_overall_iptables_rules():
+    # data/overall_expected.rules is that text loaded into iptables v1.8.9 (nfacct counters
+    # created) and saved back, sorted canonically; test_kubeproxy_live re-checks it.
+    sc = kp_scenarios.overall()
+    text = canonical_sort(without_node_extras(saved(render(sc.configs[0], sc.services, sc.endpoints))))
+    expected = (DATA_DIR / "overall_expected.rules").read_text()
+    assert_text_equal(expected, text, "TestOverallIPTablesRules, saved")
+    # iptables-save prints two spaces after --nfacct-name (libxt_nfacct's and xtables_save_string's)
+    assert "--nfacct-name  ct_state_invalid_dropped_pkts" in text
 
 
 def test_seed_kube_dns_example():
     sc = kp_scenarios.seed_kube_dns()
-    text = render(sc.configs[0], sc.services, sc.endpoints)
+    text = saved(render(sc.configs[0], sc.services, sc.endpoints))
     svc_rules = [l for l in text.splitlines() if l.startswith("-A KUBE-SVC-TCOU7JCQXEZGVUNU ")]
     jumps = [l for l in svc_rules if "-j KUBE-SEP-" in l]
     assert jumps[0].endswith("--probability 0.50000000000 -j KUBE-SEP-K7EZDDI5TWNJA7RX")
@@ -76,9 +93,13 @@ def test_probabilities_cascade():
     svc = S("ns", "big", "p", Protocol.TCP, "172.30.9.9", 80)
     eps = {"ns/big:p": tuple(E(f"10.1.0.{i}", 80) for i in range(1, 6))}
     text = render(ProxyConfig(node_name="n"), [svc], eps)
-    probs = [l.split("--probability ")[1].split()[0] for l in text.splitlines()
-             if l.startswith("-A KUBE-SVC-") and "-j KUBE-SEP-" in l and "--probability" in l]
-    assert probs == ["0.20000000019", "0.25000000000", "0.33333333349", "0.50000000000"]
+
+    def probs(t: str) -> list[str]:
+        return [l.split("--probability ")[1].split()[0] for l in t.splitlines()
+                if l.startswith("-A KUBE-SVC-") and "-j KUBE-SEP-" in l and "--probability" in l]
+
+    assert probs(text) == ["0.2000000000", "0.2500000000", "0.3333333333", "0.5000000000"]
+    assert probs(saved(text)) == ["0.20000000019", "0.25000000000", "0.33333333349", "0.50000000000"]
 
 
 def test_large_cluster_mode_drops_endpoint_comments():
@@ -93,11 +114,13 @@ def test_large_cluster_mode_drops_endpoint_comments():
     assert all("--comment" in l for l in small.splitlines() if l.startswith("-A KUBE-SEP-"))
 
 
-def test_iptables_save_order_has_the_same_lines():
+def test_saved_form_lists_builtin_chains_first_then_user_chains_sorted():
     sc = kp_scenarios.local_policies()
-    canonical = render(sc.configs[0], sc.services, sc.endpoints)
-    saved = render(sc.configs[0], sc.services, sc.endpoints, Order.IPTABLES_SAVE)
-    assert canonical != saved and sorted(canonical.splitlines()) == sorted(saved.splitlines())
+    text = saved(render(sc.configs[0], sc.services, sc.endpoints))
+    nat = text.split("*nat\n")[1].split("COMMIT")[0]
+    chains = [l[1:].split()[0] for l in nat.splitlines() if l.startswith(":")]
+    assert chains[:4] == ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"] and chains[4:] == sorted(chains[4:])
+    assert "-d 172.30.1.10/32 -p tcp -m comment" in text and "-m tcp -p tcp -d 172.30.1.10 " not in text
 
 
 def test_plan_for_local_policy_without_local_endpoints():
@@ -113,7 +136,7 @@ def test_plan_for_local_policy_without_local_endpoints():
 def test_canary_and_kubelet_order_options():
     sc = kp_scenarios.seed_kube_dns()
     config = replace(sc.configs[0], canary_chains=False, kubelet_firewall=False)
-    text = render(config, sc.services, sc.endpoints)
+    text = saved(render(config, sc.services, sc.endpoints))
     assert "*mangle" not in text and "KUBE-PROXY-CANARY" not in text
     input_rules = [l for l in text.splitlines() if l.startswith("-A INPUT ")]
     assert input_rules[0] == "-A INPUT -j KUBE-FIREWALL"
@@ -123,8 +146,8 @@ def test_canary_and_kubelet_order_options():
 def test_localnet_rule_belongs_to_kubelet_when_localhost_nodeports_are_off():
     sc = kp_scenarios.seed_kube_dns()
     off = replace(sc.configs[0], localhost_node_ports=False)
-    assert "-A KUBE-FIREWALL ! -s 127.0.0.0/8" in render(off, sc.services, sc.endpoints)
-    alone = render(replace(off, kubelet_firewall=False), sc.services, sc.endpoints)
+    assert "-A KUBE-FIREWALL ! -s 127.0.0.0/8" in saved(render(off, sc.services, sc.endpoints))
+    alone = saved(render(replace(off, kubelet_firewall=False), sc.services, sc.endpoints))
     assert ":KUBE-FIREWALL - [0:0]" in alone and "-A KUBE-FIREWALL " not in alone
     assert "-A INPUT -j KUBE-FIREWALL" in alone
     check_rule_jumps(alone)
@@ -163,7 +186,7 @@ def test_builtin_chain_jumps_in_real_node_order():
     # The order `iptables -L` shows on a kubeadm node (kubelet first, then kube-proxy's
     # EnsureRule(Prepend) of each iptablesJumpChains row).
     sc = kp_scenarios.seed_kube_dns()
-    text = render(sc.configs[0], sc.services, sc.endpoints)
+    text = saved(render(sc.configs[0], sc.services, sc.endpoints))
 
     def targets(chain: str, table: str = "filter") -> list[str]:
         block = text.split(f"*{table}\n")[1].split("COMMIT")[0]

@@ -1,0 +1,200 @@
+"""Running a scenario: build its cluster, then each step in order, yielding one `StepReport` per step.
+
+Changes (apply, delete, scale) go through the store as kubectl's requests
+would, the controllers settle, and the emulator's network is rebuilt from the
+new state (every node's rules as kube-proxy's next sync writes them). Send
+steps walk their connections and check the step's expectations. A step whose
+machinery is not built yet raises NotImplementedFeature when it is reached.
+Steps are yielded as they finish, so a caller can print while the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netsim.api.apply import apply_manifests
+from netsim.api.errors import NotFound
+from netsim.api.load import Manifest
+from netsim.api.store import Store
+from netsim.api.topology import Topology
+from netsim.capture.points import CaptureSet
+from netsim.emulator.cluster import Cluster
+from netsim.emulator.emulator import Emulator
+from netsim.emulator.traffic import FlowSpec
+from netsim.errors import NotImplementedFeature
+from netsim.verify.expect import Check, check_all
+from netsim.verify.observe import Observation, observe, pods_by_host
+from netsim.verify.scenario import ApplyStep, DeleteStep, PendingStep, ScaleStep, Scenario, SendStep, Step
+from netsim.verify.summary import describe, rewrite_text
+
+# progress(step number from 1, steps in all, step name, connections done, connections in the step)
+Progress = Callable[[int, int, str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """What one step did: text lines for people, observations and checks for machines."""
+
+    index: int
+    field: str
+    name: str
+    action: str
+    lines: tuple[str, ...]
+    flow: FlowSpec | None = None
+    observations: tuple[Observation, ...] = ()
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """True when every check of the step held (or there were none)."""
+        return all(c.passed for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The step as JSON-ready data (every connection, every check)."""
+        out: dict[str, Any] = {"index": self.index, "field": self.field, "name": self.name, "action": self.action}
+        if self.flow is not None:
+            out["flow"] = {"from": self.flow.source, "to": self.flow.destination, "protocol": self.flow.protocol,
+                           "count": self.flow.count}
+            out["connections"] = [observation_dict(o) for o in self.observations]
+            out["reached"] = dict(sorted(reached(self.observations).items()))
+        else:
+            out["detail"] = list(self.lines)
+        out["checks"] = [{"expectation": c.expectation, "passed": c.passed, "reason": c.reason} for c in self.checks]
+        out["passed"] = self.passed
+        return out
+
+
+def observation_dict(o: Observation) -> dict[str, Any]:
+    """One connection as JSON-ready data."""
+    conn = o.connection
+    return {
+        "number": o.number,
+        "source": f"{conn.sender.address}:{conn.sport}",
+        "destination": f"{conn.target.address}:{conn.target.port}",
+        "path": list(o.path.hosts),
+        "nat": [rewrite_text(rw) for rw in o.path.rewrites],
+        "outcome": o.outcome.value,
+        "host": o.path.end_host,
+        "app": o.path.app,
+        "reason": o.path.reason,
+        "pod": o.pod.label if o.pod else None,
+        "podLabels": dict(o.pod.labels) if o.pod else None,
+        "sourceSeenByBackend": o.seen_source,
+        "reply": o.reply or None,
+    }
+
+
+def reached(observations: Sequence[Observation]) -> Counter:
+    """Connections per place they ended (a pod, or `outcome on host`)."""
+    counts: Counter = Counter()
+    for o in observations:
+        if o.pod is not None:
+            counts[o.pod.label] += 1
+        elif o.path.app:
+            counts[o.path.end_host] += 1
+        else:
+            counts[f"{o.outcome.value} on {o.path.end_host}"] += 1
+    return counts
+
+
+def build_emulator(scenario: Scenario, topology: Topology, seed: int, extra: Sequence[Manifest] = (),
+                   capture: CaptureSet | None = None) -> Emulator:
+    """The scenario's cluster, settled, with its network (and the capture, if given)."""
+    cluster = Cluster.build(topology, [*scenario.manifests, *extra], seed=seed)
+    return Emulator(cluster, capture)
+
+
+def cluster_line(store: Store) -> str:
+    """`3 nodes, 3 pods (3 running), 2 services`."""
+    pods = store.list("Pod")
+    return (f"{len(store.list('Node'))} nodes, {len(pods)} pods "
+            f"({sum(1 for p in pods if p.phase == 'Running')} running), {len(store.list('Service'))} services")
+
+
+def run_steps(scenario: Scenario, emulator: Emulator, progress: Progress | None = None,
+              show: int = 10) -> Iterator[StepReport]:
+    """Run every step in order; yields each step's report when it is done (`show`: connections detailed in text)."""
+    total = len(scenario.steps)
+    for number, step in enumerate(scenario.steps, start=1):
+        action = step.action
+        if isinstance(action, SendStep):
+            tick = None
+            if progress is not None:
+                def tick(done: int, _n=number, _s=step, _c=action.flow.count) -> None:
+                    progress(_n, total, _s.name, done, _c)
+            yield _send(step, action, emulator, tick, show, str(scenario.source or scenario.folder))
+        elif isinstance(action, PendingStep):
+            raise NotImplementedFeature(f"{scenario.source or scenario.folder}: {step.field} ({action.action}): "
+                                        f"{action.feature} is not emulated yet")
+        else:
+            if progress is not None:
+                progress(number, total, step.name, 0, 0)
+            yield _change(step, action, emulator)
+
+
+def _change(step: Step, action: ApplyStep | DeleteStep | ScaleStep, emulator: Emulator) -> StepReport:
+    """Apply a change through the store, settle, rebuild the network."""
+    cluster = emulator.cluster
+    store = cluster.store
+    if isinstance(action, ApplyStep):
+        objects = apply_manifests(store, action.manifests)
+        what = "apply: " + ", ".join(f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}" for o in objects)
+        kind = "apply"
+    elif isinstance(action, DeleteStep):
+        _require(store, action.kind, action.name, action.namespace, step)
+        store.delete(action.kind, action.name, action.namespace, propagation=action.cascade.propagation)
+        what = f"{step.name} (cascade {action.cascade.value})"
+        kind = "delete"
+    else:
+        current = _require(store, action.kind, action.name, action.namespace, step)
+        before = current.to_dict().get("spec", {}).get("replicas")
+        store.patch(action.kind, action.name, action.namespace, {"spec": {"replicas": action.replicas}})
+        what = f"{step.name} (was {before})"
+        kind = "scale"
+    cluster.settle()
+    emulator.rebuild()
+    return StepReport(step.index, step.field, step.name, kind, (what, f"cluster: {cluster_line(store)}"))
+
+
+def _require(store: Store, kind: str, name: str, namespace: str, step: Step):
+    obj = store.try_get(kind, name, namespace)
+    if obj is None:
+        where = f" in namespace {namespace}" if namespace else ""
+        raise NotFound(f"{step.field}: {kind} {name!r} not found{where}")
+    return obj
+
+
+def _send(step: Step, action: SendStep, emulator: Emulator, tick, show: int, source: str) -> StepReport:
+    """Walk the flow's connections, observe them, check the expectation."""
+    flow = action.flow
+    store = emulator.cluster.store
+    connections = emulator.send(flow, f"{source}: {step.field}", tick)
+    by_host = pods_by_host(store)
+    observations = tuple(observe(store, c, n, by_host) for n, c in enumerate(connections, start=1))
+    checks = check_all(action.expect, observations, store) if not action.expect.empty else ()
+    first = connections[0]
+    lines = [f"{flow.name}: {flow.protocol} {first.sender.label} -> {first.target.label} "
+             f"({first.target.address}:{first.target.port}), {len(connections)} connection(s)"]
+    for o in observations[:show]:
+        lines += connection_lines(o)
+    if len(observations) > show:
+        hidden = f"#{show + 1}" if len(observations) == show + 1 else f"#{show + 1}-#{len(observations)}"
+        lines.append(f"  ... {hidden} not shown (--json has every connection)")
+    lines.append("  reached: " + ", ".join(f"{name} x{n}" for name, n in sorted(reached(observations).items())))
+    lines += [f"  {c.format()}" for c in checks]
+    return StepReport(step.index, step.field, step.name, "send", tuple(lines), flow, observations, checks)
+
+
+def connection_lines(o: Observation) -> list[str]:
+    """The text of one connection: addresses, path, NAT, where it ended, what came back."""
+    conn = o.connection
+    lines = describe(o.path, f"  #{o.number} {conn.sender.address}:{conn.sport} -> "
+                             f"{conn.target.address}:{conn.target.port}")
+    if o.reply:
+        lines.append(f"    {o.reply} received by {conn.sender.label}")
+    else:
+        lines.append("    no answer reached the sender")
+    return lines
