@@ -1,11 +1,13 @@
-"""`netsim iptables-trace`: netfilter on its own, for any ruleset.
+"""`netsim iptables-trace` and `netsim conntrack -L`: netfilter on its own, and a node's connection table.
 
 `iptables-trace` loads a saved ruleset (a pasted `iptables-save` of any Linux
 machine) and runs one packet through the hooks the kernel would: arriving on
 `--in IFACE`, PREROUTING, then INPUT when the (possibly DNATed) destination
 is one of `--local-ip`, else FORWARD and POSTROUTING out of `--out`; sent
 locally (`--local`), OUTPUT then POSTROUTING. Routing is the user's to say,
-since a ruleset alone has no routes.
+since a ruleset alone has no routes. `conntrack -L --node NAME [FOLDER]` runs
+a scenario folder's steps (as `netsim run` does, without captures) and
+lists that node's tracked connections in `conntrack -L`'s format.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ PROTOCOLS = {"tcp": Proto.TCP, "udp": Proto.UDP, "sctp": Proto.SCTP, "icmp": Pro
 
 
 def register(sub) -> None:
-    """`netsim iptables-trace`."""
+    """`netsim iptables-trace`, `netsim conntrack -L`."""
     trace = sub.add_parser("iptables-trace", help="trace one packet through a saved iptables ruleset")
     trace.add_argument("--rules", required=True, metavar="FILE", help="iptables-save output of any machine")
     trace.add_argument("--src", required=True, metavar="IP")
@@ -41,6 +43,14 @@ def register(sub) -> None:
     trace.add_argument("--seed", type=int, default=0, help="seed of the statistic match's draws")
     trace.add_argument("-o", "--output", choices=("text", "json"), default="text")
     trace.set_defaults(handler=_trace)
+
+    ct = sub.add_parser("conntrack", help="a node's tracked connections after a scenario's traffic (conntrack -L)")
+    ct.add_argument("-L", "--dump", action="store_true", required=True, help="list the connection table")
+    ct.add_argument("--node", required=True, metavar="NAME")
+    ct.add_argument("path", nargs="?", help="a scenario folder (default: cluster/quickstart)")
+    ct.add_argument("--topology", metavar="FILE")
+    ct.add_argument("--seed", type=int, default=None)
+    ct.set_defaults(handler=_conntrack)
 
 
 def _address(text: str, flag: str):
@@ -111,3 +121,27 @@ def _as_json(hops, verdict: Verdict, packet: Packet) -> dict:
         "packet": _describe(packet),
     }
 
+
+def _conntrack(args: argparse.Namespace) -> int:
+    from netsim.api.errors import NotFound
+    from netsim.api.topology import load_topology
+    from netsim.cli.inputs import DEFAULT_TOPOLOGY, QUICKSTART, project_path
+    from netsim.verify.runner import build_emulator, run_steps
+    from netsim.verify.scenario import load_scenario
+
+    scenario = load_scenario(Path(args.path) if args.path else project_path(QUICKSTART))
+    topology = load_topology(args.topology or scenario.topology or project_path(DEFAULT_TOPOLOGY))
+    seed = args.seed if args.seed is not None else (scenario.seed or 0)
+    emulator = build_emulator(scenario, topology, seed)
+    for _ in run_steps(scenario, emulator, show=0):
+        pass
+    node = emulator.cluster.store.try_get("Node", args.node)
+    if node is None:
+        names = ", ".join(n.name for n in emulator.cluster.store.list("Node"))
+        raise NotFound(f'nodes "{args.node}" not found (nodes: {names})')
+    engine = emulator.network.host(args.node).netfilter
+    listing = engine.conntrack_listing()  # type: ignore[union-attr]
+    sys.stdout.write(listing)
+    print(f"conntrack v1.4.7 (conntrack-tools): {listing.count(chr(10))} flow entries have been shown.",
+          file=sys.stderr)
+    return 0

@@ -34,3 +34,24 @@ def test_bad_address_is_exit_2(capsys) -> None:
     code = main(["iptables-trace", "--rules", str(DOCKER), "--src", "nope", "--dst", "172.17.0.1", "--local"])
     assert code == 2
     assert capsys.readouterr().err == "error: --src: not an IP address: 'nope'\n"
+
+
+def test_conntrack_lists_the_quickstart_connections_on_the_clients_node(capsys, monkeypatch) -> None:
+    from netsim.api.load import load_paths
+    from netsim.api.topology import load_topology
+    from netsim.emulator.cluster import Cluster
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    cluster = Cluster.build(load_topology(root / "topologies/three-node.yaml"), load_paths([root / "cluster/quickstart"]))
+    client = cluster.store.get("Pod", "client", "default")
+    svc = cluster.store.get("Service", "web", "default")
+    code = main(["conntrack", "-L", "--node", client.node_name])
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 4
+    for line in lines:
+        # the original tuple is the client's view, the reply tuple names the backend that answered
+        assert line.startswith(f"tcp      6 ") and f"src={client.pod_ip} dst={svc.cluster_ip}" in line
+        assert "dport=80 src=10.244." in line
+    assert err == "conntrack v1.4.7 (conntrack-tools): 4 flow entries have been shown.\n"
