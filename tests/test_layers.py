@@ -1,7 +1,7 @@
 """The layer picture, made executable: who may import whom inside netsim/ (STYLE 1).
 
 Layers, top to bottom (a module may import its own layer and the layers above
-it, never one below): api, sim, controllers, kubelet, kubeproxy, dns,
+it, never one below): api, sim, controllers, auth, kubelet, kubeproxy, netpol, dns,
 netfilter, dataplane, capture, emulator, verify, live, cli. `netsim.errors` and
 `netsim.packet` are the base every layer may use. netfilter/, dataplane/,
 capture/ and packet/ are generic: they never import Kubernetes code. scapy is
@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "netsim"
-LAYERS = ["api", "sim", "controllers", "kubelet", "kubeproxy", "dns", "netfilter", "dataplane", "capture",
+LAYERS = ["api", "sim", "controllers", "auth", "kubelet", "kubeproxy", "netpol", "dns", "netfilter", "dataplane", "capture",
           "emulator", "verify", "live", "cli"]
 BASE = {"errors", "packet"}
 GENERIC = {"netfilter", "dataplane", "capture", "packet"}
-KUBERNETES = {"api", "sim", "controllers", "kubelet", "kubeproxy", "dns", "emulator", "verify", "live", "cli"}
+KUBERNETES = {"api", "sim", "controllers", "auth", "kubelet", "kubeproxy", "netpol", "dns", "emulator", "verify", "live", "cli"}
 SCAPY_ALLOWED = {"netsim/packet/scapy_bridge.py", "netsim/dns/wire.py"}
 
 
@@ -85,3 +85,22 @@ def test_every_module_opens_with_a_docstring() -> None:
     missing = [str(p.relative_to(PACKAGE.parent)) for p in modules()
                if not ast.get_docstring(ast.parse(p.read_text()))]
     assert not missing, f"modules without a docstring: {missing}"
+
+
+WALL_CLOCK = ("time.time(", "time.monotonic(", "time.perf_counter(", "datetime.now(", "datetime.utcnow(", "uuid4(",
+              "import random", "from random ")
+REAL_WORLD = {"live"}  # the live backend waits on the real kernel, so it may read the real clock
+
+
+def test_no_wall_clock_or_global_randomness_outside_the_live_backend() -> None:
+    offenders = []
+    for path in modules():
+        if layer_of(path) in REAL_WORLD:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            if '"""' in line or "never" in line:
+                continue
+            if any(token in code for token in WALL_CLOCK):
+                offenders.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
