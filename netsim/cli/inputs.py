@@ -79,4 +79,6 @@ def replay(cluster: Cluster, entry: dict) -> None:
         apply_manifests(cluster.store, manifests)
         cluster.settle()
         return
-    raise st.StateError(f"journal entry with unknown command {entry.get('command')!r}")
+    from netsim.emulator.journal import replay as replay_entry   # the workload commands (issue #8)
+
+    replay_entry(cluster, entry)

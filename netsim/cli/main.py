@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "netsim.cli.iptables",
     "netsim.cli.state",
     "netsim.cli.ip",
+    "netsim.cli.iptables_list",
     "netsim.cli.nftrace",
     "netsim.cli.trace",
     "netsim.cli.reach",

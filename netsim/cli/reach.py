@@ -16,6 +16,11 @@ def register(sub) -> None:
                         help="connections per cell (a Service picks an endpoint at random per connection)")
     parser.add_argument("--only", choices=("services", "pods"), help="only Service ports or only pod ports")
     parser.add_argument("-o", "--output", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--model", action="store_true",
+                        help="the NetworkPolicy e2e view: a pods x pods truth table per port and protocol "
+                             "(. allowed, X blocked)")
+    parser.add_argument("--port", dest="ports", action="append", metavar="PORT[/PROTOCOL]",
+                        help="with --model: only this port (repeatable; protocol TCP unless given)")
     add_cluster_options(parser)
     parser.set_defaults(handler=_reach)
 
@@ -28,6 +33,13 @@ def _reach(args: argparse.Namespace) -> int:
     if not 1 <= args.samples <= 10_000:
         raise FieldError(f"must be between 1 and 10000, got {args.samples}", "--samples")
     emulator = Emulator(cluster_inputs(args).build())
+    if args.model:
+        from netsim.verify.reach import truth_tables
+
+        sys.stdout.write(truth_tables(emulator, args.namespace, _model_ports(args.ports)))
+        return 0
+    if args.ports:
+        raise FieldError("only with --model", "--port")
     progress = _progress if sys.stderr.isatty() else None
     matrix = reachability(emulator, args.samples, args.namespace, services=args.only != "pods",
                           pods=args.only != "services", progress=progress)
@@ -40,3 +52,19 @@ def _reach(args: argparse.Namespace) -> int:
 def _progress(done: int, total: int) -> None:
     sys.stderr.write(f"\r\033[Kreach: {done}/{total} cells")
     sys.stderr.flush()
+
+
+def _model_ports(values: list[str] | None) -> tuple[tuple[int, str], ...] | None:
+    """`80`, `53/UDP` -> ((80, "TCP"), (53, "UDP")); None when no --port was given."""
+    from netsim.api.errors import FieldError
+
+    if not values:
+        return None
+    out = []
+    for value in values:
+        port, _, protocol = value.partition("/")
+        protocol = (protocol or "TCP").upper()
+        if not port.isdigit() or not 1 <= int(port) <= 65535 or protocol not in ("TCP", "UDP"):
+            raise FieldError(f"must be PORT or PORT/TCP|UDP, got {value!r}", "--port")
+        out.append((int(port), protocol))
+    return tuple(out)

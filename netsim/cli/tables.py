@@ -66,25 +66,79 @@ def _age(obj: Resource, now: float) -> str:
     return human_duration(now - parse_rfc3339(stamp)) if stamp else "<unknown>"
 
 
-def _pod_ready(obj: Resource, now: float) -> str:
-    statuses = obj.status.get("containerStatuses") or []
+def pod_summary(obj: Resource, now: float) -> tuple[str, str, str]:
+    """(READY, STATUS, RESTARTS) of a pod, as kubectl's printPod works them out."""
+    status = obj.status
+    spec_inits = obj.spec.get("initContainers") or []
     total = len(obj.spec.get("containers") or [])
-    return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
+    reason = status.get("reason") or status.get("phase", "Pending")
+    restarts, ready, last_restart = 0, 0, None
+
+    def note_restart(c: dict) -> None:
+        nonlocal last_restart
+        finished = ((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+        if finished and (last_restart is None or finished > last_restart):
+            last_restart = finished
+
+    initializing = False
+    for i, c in enumerate(status.get("initContainerStatuses") or []):
+        restarts += int(c.get("restartCount", 0))
+        note_restart(c)
+        state = c.get("state") or {}
+        term, waiting = state.get("terminated"), state.get("waiting")
+        if term is not None and term.get("exitCode") == 0:
+            continue
+        if term is not None:
+            reason = ("Init:" + term["reason"] if term.get("reason")
+                      else f"Init:Signal:{term['signal']}" if term.get("signal") else f"Init:ExitCode:{term.get('exitCode')}")
+        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(spec_inits)}"
+        initializing = True
+        break
+    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or [])
+    if not initializing or initialized:
+        restarts = 0
+        has_running = False
+        for c in reversed(status.get("containerStatuses") or []):
+            restarts += int(c.get("restartCount", 0))
+            note_restart(c)
+            state = c.get("state") or {}
+            waiting, term = state.get("waiting"), state.get("terminated")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif term is not None and term.get("reason"):
+                reason = term["reason"]
+            elif term is not None:
+                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
+            elif c.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            ready_cond = any(c.get("type") == "Ready" and c.get("status") == "True"
+                             for c in status.get("conditions") or [])
+            reason = "Running" if ready_cond else "NotReady"
+    if obj.deletion_timestamp and status.get("reason") == "NodeLost":
+        reason = "Unknown"
+    elif obj.deletion_timestamp and status.get("phase") not in ("Succeeded", "Failed"):
+        reason = "Terminating"
+    shown = str(restarts)
+    if restarts and last_restart:
+        shown += f" ({human_duration(now - parse_rfc3339(last_restart))} ago)"
+    return f"{ready}/{total}", reason, shown
+
+
+def _pod_ready(obj: Resource, now: float) -> str:
+    return pod_summary(obj, now)[0]
 
 
 def _pod_status(obj: Resource, now: float) -> str:
-    reason = obj.status.get("reason") or obj.status.get("phase", "Pending")
-    for status in obj.status.get("containerStatuses") or []:
-        waiting = (status.get("state") or {}).get("waiting")
-        if waiting and waiting.get("reason"):
-            reason = waiting["reason"]
-    if obj.deletion_timestamp and obj.status.get("reason") != "NodeLost":
-        return "Terminating"
-    return reason
+    return pod_summary(obj, now)[1]
 
 
 def _pod_restarts(obj: Resource, now: float) -> str:
-    return str(sum(int(s.get("restartCount", 0)) for s in obj.status.get("containerStatuses") or []))
+    return pod_summary(obj, now)[2]
 
 
 def _node_status(obj: Resource, now: float) -> str:

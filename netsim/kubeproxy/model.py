@@ -217,20 +217,18 @@ class EndpointInfo:
     node_name: str | None = None
     zone_hints: frozenset[str] = frozenset()
     node_hints: frozenset[str] = frozenset()
+    #: "ip:port", as BaseEndpointInfo.String(): the SEP hash input, DNAT target and sort key
+    endpoint: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         what = f"endpoint {self.ip}:{self.port}"
         object.__setattr__(self, "ip", _ipv4(self.ip, what, "ip"))
         _port(self.port, what, "port", allow_zero=False)
+        object.__setattr__(self, "endpoint", f"{self.ip}:{self.port}")
         if self.serving is None:
             object.__setattr__(self, "serving", self.ready)
         object.__setattr__(self, "zone_hints", frozenset(self.zone_hints))
         object.__setattr__(self, "node_hints", frozenset(self.node_hints))
-
-    @property
-    def endpoint(self) -> str:
-        """"ip:port", as BaseEndpointInfo.String(): the SEP hash input, DNAT target and sort key."""
-        return f"{self.ip}:{self.port}"
 
     def is_local(self, node_name: str) -> bool:
         """Whether this endpoint runs on `node_name` (BaseEndpointInfo.IsLocal)."""

@@ -1,0 +1,139 @@
+"""`netsim advance`, `node fail|recover`, `taint`, `scale`, `delete`: change the working cluster over time.
+
+Each command works on the state folder (`--state`, default ./.netsim, made
+by `netsim up`): it rebuilds the cluster, applies itself, and appends one
+entry to the journal (netsim.emulator.journal), so every later command sees
+the change. The output is kubectl's where kubectl has the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from netsim.api.errors import FieldError
+
+TAINT = re.compile(r"^(?P<key>[^=:]+)(=(?P<value>[^:]*))?(:(?P<effect>NoSchedule|PreferNoSchedule|NoExecute))?"
+                   r"(?P<remove>-)?$")
+
+
+def register(sub) -> None:
+    """`netsim advance`, `netsim node`, `netsim taint`, `netsim scale`, `netsim delete`."""
+    advance = sub.add_parser("advance", help="run the simulated clock forward (controllers and kubelets act)")
+    advance.add_argument("seconds", type=float, metavar="SECONDS")
+    _state(advance)
+    advance.set_defaults(handler=_advance)
+
+    node = sub.add_parser("node", help="fail or recover a node's machine")
+    node.add_argument("action", choices=("fail", "recover"))
+    node.add_argument("name", metavar="NAME")
+    _state(node)
+    node.set_defaults(handler=_node)
+
+    taint = sub.add_parser("taint", help="add or remove node taints (kubectl taint node)")
+    taint.add_argument("resource", choices=("node", "nodes", "no"))
+    taint.add_argument("target", nargs="+", metavar="NAME KEY[=VALUE]:EFFECT[-]")
+    taint.add_argument("--all", action="store_true", help="every node")
+    _state(taint)
+    taint.set_defaults(handler=_taint)
+
+    scale = sub.add_parser("scale", help="set a workload's replicas (kubectl scale)")
+    scale.add_argument("target", metavar="KIND/NAME")
+    scale.add_argument("--replicas", type=int, required=True)
+    scale.add_argument("-n", "--namespace", default="default")
+    _state(scale)
+    scale.set_defaults(handler=_scale)
+
+    delete = sub.add_parser("delete", help="delete an object (kubectl delete), dependents by --cascade")
+    delete.add_argument("kind", metavar="KIND")
+    delete.add_argument("name", metavar="NAME")
+    delete.add_argument("-n", "--namespace", default="default")
+    delete.add_argument("--cascade", choices=("background", "foreground", "orphan"), default="background")
+    _state(delete)
+    delete.set_defaults(handler=_delete)
+
+
+def _state(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state", metavar="DIR", help="state folder (default ./.netsim)")
+
+
+def run_entry(args: argparse.Namespace, entry: dict):
+    """Rebuild the working cluster, apply `entry`, journal it; returns the cluster."""
+    from netsim.cli.inputs import DEFAULT_STATE, Inputs
+    from netsim.emulator import state as st
+    from netsim.emulator.journal import replay
+
+    folder = Path(args.state or DEFAULT_STATE)
+    current = st.load(folder)
+    cluster = Inputs(current, folder).build()
+    replay(cluster, entry)
+    st.save(folder, current.with_entry(entry))
+    return cluster
+
+
+def _advance(args: argparse.Namespace) -> int:
+    if not args.seconds >= 0:
+        raise FieldError(f"must be a non-negative number of seconds, got {args.seconds}", "SECONDS")
+    cluster = run_entry(args, {"command": "advance", "seconds": args.seconds})
+    print(f"advanced {args.seconds:g}s; the time is now {cluster.clock.rfc3339()}")
+    return 0
+
+
+def _node(args: argparse.Namespace) -> int:
+    run_entry(args, {"command": "node", "action": args.action, "name": args.name})
+    print(f"node/{args.name} {'failed' if args.action == 'fail' else 'recovered'}")
+    return 0
+
+
+def _taint(args: argparse.Namespace) -> int:
+    from netsim.emulator.journal import taint
+
+    words = list(args.target)
+    name = "" if args.all else (words.pop(0) if words else "")
+    if not args.all and not name:
+        raise FieldError("name a node or give --all", "taint")
+    if len(words) != 1 or not TAINT.match(words[0]):
+        raise FieldError("expected one taint KEY[=VALUE]:EFFECT to add or KEY[:EFFECT]- to remove", "taint")
+    m = TAINT.match(words[0])
+    entry = {"command": "taint", "name": name, "key": m["key"], "value": m["value"] or "",
+             "effect": m["effect"] or "", "remove": bool(m["remove"])}
+    from netsim.cli.inputs import DEFAULT_STATE, Inputs
+    from netsim.emulator import state as st
+
+    folder = Path(args.state or DEFAULT_STATE)
+    current = st.load(folder)
+    cluster = Inputs(current, folder).build()
+    lines, errors = taint(cluster, name, entry["key"], entry["value"], entry["effect"], entry["remove"])
+    cluster.settle()
+    if lines:
+        st.save(folder, current.with_entry(entry))
+        print("\n".join(lines))
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from netsim.api.kinds import resolve_resource
+
+    kind, _, name = args.target.partition("/")
+    if not name:
+        raise FieldError("expected KIND/NAME (deployment/web)", "scale")
+    info = resolve_resource(kind)
+    run_entry(args, {"command": "scale", "kind": info.kind, "name": name, "namespace": args.namespace,
+                     "replicas": args.replicas})
+    print(f"{info.singular}{'.' + info.group if info.group else ''}/{name} scaled")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from netsim.api.kinds import resolve_resource
+
+    info = resolve_resource(args.kind)
+    namespace = args.namespace if info.namespaced else ""
+    run_entry(args, {"command": "delete", "kind": info.kind, "name": args.name, "namespace": namespace,
+                     "cascade": args.cascade})
+    print(f'{info.singular}{"." + info.group if info.group else ""} "{args.name}" deleted')
+    return 0
