@@ -42,7 +42,6 @@ from netsim.dataplane.host import Host
 from netsim.dataplane.interfaces import InterfaceKind
 from netsim.dataplane.neighbours import NeighbourState
 from netsim.dataplane.network import Network
-from netsim.dataplane.routing import RouteType
 from netsim.live import netns
 from netsim.live.errors import LiveError
 from netsim.live.registry import RunRecord
@@ -78,7 +77,7 @@ def realize(network: Network, rulesets: dict[str, str], record: RunRecord) -> Wo
     for ns in [*world.namespaces.values(), *world.segments.values()]:
         _base_sysctls(ns)
     alias = f"nsl-{record.run_id}"
-    ports = _create_links(world, hosts, alias)
+    ports = _create_links(world, hosts)
     for segment, ns in sorted(world.segments.items()):
         lines = [f"link add {SEGMENT_BRIDGE} type bridge", f"link set dev {SEGMENT_BRIDGE} alias {alias} up"]
         lines += [f"link set dev {port} master {SEGMENT_BRIDGE} alias {alias} up" for port in ports[segment]]
@@ -103,9 +102,8 @@ def _base_sysctls(ns: str) -> None:
         netns.sysctl(ns, f"net/ipv4/conf/{scope}/send_redirects", 0)
 
 
-def _create_links(world: World, hosts: list[Host], alias: str) -> dict[str, list[str]]:
+def _create_links(world: World, hosts: list[Host]) -> dict[str, list[str]]:
     """`ip link add` for every device; returns each segment's switch ports."""
-    network = world.network
     ports: dict[str, list[str]] = {s: [] for s in world.segments}
     for host in hosts:
         lines, later = [], []
@@ -129,7 +127,6 @@ def _create_links(world: World, hosts: list[Host], alias: str) -> dict[str, list
                 later.append(f"link add {name} type vxlan id {v.vni} local {v.local}{dev} dstport {v.dstport} "
                              f"{'learning' if v.learning else 'nolearning'}")
         netns.ip_batch(world.ns(host.name), lines + later, what=f"{host.name}: creating links")
-    assert network is not None
     return ports
 
 
@@ -159,9 +156,7 @@ def _configure(world: World, host: Host, alias: str) -> None:
             lines.append(f"addr add {addr} dev {name}{extra}")
     own = [r for r in host.main_table if r.proto != "kernel"]
     own.sort(key=lambda r: (r.gateway is not None and not r.onlink, r.sort_key()))
-    for route in own:
-        verb = "route add" if route.type is RouteType.UNICAST else "route add"
-        lines.append(f"{verb} {route.format()}")
+    lines += [f"route add {route.format()}" for route in own]  # `ip route show` syntax is `ip route add`'s
     for entry in host.neighbours:
         if entry.state is NeighbourState.PERMANENT:
             lines.append(f"neigh replace {entry.ip} lladdr {entry.mac} dev {entry.dev} nud permanent")

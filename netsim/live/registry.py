@@ -45,6 +45,8 @@ def check_available() -> None:
     for tool in ("ip", "bridge", "iptables-restore"):
         if shutil.which(tool) is None:
             raise LiveUnavailable(f"live runs need `{tool}` (iproute2, iptables) on PATH")
+    if not Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists():
+        raise LiveUnavailable("live runs need br_netfilter (Kubernetes does too): modprobe br_netfilter")
 
 
 def _start_time(pid: int) -> str | None:
@@ -111,10 +113,14 @@ def new_run(scenario: str = "") -> RunRecord:
     return record
 
 
-def load(path: Path) -> RunRecord:
-    """Read one registry file."""
+def load(path: Path) -> RunRecord | None:
+    """Read one registry file; None when it is gone (another start removed it meanwhile)."""
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
         return RunRecord(data["run"], int(data["pid"]), str(data["started"]), dict(data["namespaces"]),
                          data.get("scenario", ""))
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -125,7 +131,8 @@ def runs() -> list[RunRecord]:
     """Every registered run, by id."""
     if not REGISTRY_DIR.is_dir():
         return []
-    return sorted((load(p) for p in REGISTRY_DIR.glob("*.json")), key=lambda r: r.run_id)
+    found = [load(p) for p in REGISTRY_DIR.glob("*.json")]
+    return sorted((r for r in found if r is not None), key=lambda r: r.run_id)
 
 
 def clean_stale() -> list[str]:

@@ -8,7 +8,11 @@ import pytest
 
 from netsim.cli import live as live_cli
 from netsim.live import registry
-from netsim.live.compare import View, chi2_sf, differences, homogeneity
+from ipaddress import IPv4Address
+
+from netsim.live.capture import Frame
+from netsim.live.compare import View, chi2_sf, differences, frame_points, homogeneity
+from netsim.packet import Packet, Proto
 
 
 @pytest.mark.parametrize("x,df,p", [(3.841458820694124, 1, 0.05), (5.991464547107979, 2, 0.05),
@@ -38,3 +42,18 @@ def test_without_root_the_commands_exit_2(monkeypatch, capsys) -> None:
     monkeypatch.setattr(registry.os, "geteuid", lambda: 1000)
     assert live_cli.main(["status"]) == 2
     assert "need root" in capsys.readouterr().err
+
+
+def _frame(seq: int, host: str, iface: str, outgoing: bool, dst: str, ttl: int = 64) -> Frame:
+    return Frame(seq, seq, host, iface, outgoing, Packet(IPv4Address("10.244.1.2"), IPv4Address(dst), Proto.TCP,
+                                                          40000, 8080, ttl=ttl))
+
+
+def test_the_bridged_dnat_artefact_is_left_out_and_routed_frames_are_kept() -> None:
+    ports = {("n", "veth-a"): "cni0", ("n", "veth-b"): "cni0"}
+    bridged = [_frame(0, "n", "veth-a", False, "10.96.0.9"), _frame(1, "n", "cni0", True, "10.244.1.3"),
+               _frame(2, "n", "veth-b", True, "10.244.1.3")]
+    assert [p[1] for p in frame_points(bridged, ports)] == ["veth-a", "veth-b"]
+    routed = [_frame(0, "n", "eth0", False, "10.244.1.3", 63), _frame(1, "n", "cni0", True, "10.244.1.3", 62),
+              _frame(2, "n", "veth-b", True, "10.244.1.3", 62)]
+    assert [p[1] for p in frame_points(routed, ports)] == ["eth0", "cni0", "veth-b"]
