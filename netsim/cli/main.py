@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "netsim.cli.draw",
     "netsim.cli.dns",
     "netsim.cli.exec",
+    "netsim.cli.live",
 )
 
 
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
