@@ -1,7 +1,7 @@
 """The layer picture, made executable: who may import whom inside netsim/ (STYLE 1).
 
 Layers, top to bottom (a module may import its own layer and the layers above
-it, never one below): api, sim, controllers, auth, kubelet, kubeproxy, netpol, dns,
+it, never one below): api, sim, controllers, auth, kubelet, kubeproxy, l7, netpol, dns,
 netfilter, dataplane, capture, emulator, verify, live, cli. `netsim.errors` and
 `netsim.packet` are the base every layer may use. netfilter/, dataplane/,
 capture/ and packet/ are generic: they never import Kubernetes code. scapy is
@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "netsim"
-LAYERS = ["api", "sim", "controllers", "auth", "kubelet", "kubeproxy", "netpol", "dns", "netfilter", "dataplane", "capture",
-          "emulator", "verify", "live", "cli"]
+LAYERS = ["api", "sim", "controllers", "auth", "kubelet", "kubeproxy", "l7", "netpol", "dns", "netfilter", "dataplane",
+          "capture", "emulator", "verify", "live", "cli"]
 BASE = {"errors", "packet"}
 GENERIC = {"netfilter", "dataplane", "capture", "packet"}
-KUBERNETES = {"api", "sim", "controllers", "auth", "kubelet", "kubeproxy", "netpol", "dns", "emulator", "verify", "live", "cli"}
+KUBERNETES = {"api", "sim", "controllers", "auth", "kubelet", "kubeproxy", "l7", "netpol", "dns", "emulator", "verify", "live", "cli"}
 SCAPY_ALLOWED = {"netsim/packet/scapy_bridge.py", "netsim/dns/wire.py"}
 
 

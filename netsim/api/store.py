@@ -23,7 +23,7 @@ from netsim.api.errors import AlreadyExists, Conflict, FieldError, Forbidden, No
 from netsim.api.kinds import kind_info
 from netsim.api.meta import MAX_GENERATED_NAME_BASE, ObjectKey, format_time, new_uid, random_suffix
 from netsim.api.objects import Event, Resource, make_object
-from netsim.api.validate import validate
+from netsim.api.validate import validate, validate_update
 
 DEFAULT_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
@@ -52,9 +52,11 @@ class WatchEvent:
 class Store:
     """The cluster's API state; every change goes through its methods and is seen by watchers."""
 
-    def __init__(self, *, clock: Callable[[], float], rng: Any, admission: tuple[Admission, ...] = ()) -> None:
+    def __init__(self, *, clock: Callable[[], float], rng: Any, admission: tuple[Admission, ...] = (),
+                 event_rng: Any = None) -> None:
         self._clock = clock
         self._rng = rng
+        self._event_rng = event_rng if event_rng is not None else rng   # Events' uids: their own stream
         self._admission = list(admission)
         self._objects: dict[ObjectKey, Resource] = {}
         self._rv = 0
@@ -72,6 +74,10 @@ class Store:
     def now(self) -> str:
         """The simulated time as metadata timestamps show it."""
         return format_time(self._clock())
+
+    def clock(self) -> float:
+        """The simulated time in epoch seconds."""
+        return self._clock()
 
     def get(self, kind: str, name: str, namespace: str = "") -> Resource:
         """The object, or NotFound worded as the API server words it."""
@@ -138,7 +144,7 @@ class Store:
         kept = {k: meta[k] for k in ("uid", "creationTimestamp", "generation") if restore and meta.get(k)}
         for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             meta.pop(field, None)
-        meta["uid"] = kept.get("uid") or new_uid(self._rng)
+        meta["uid"] = kept.get("uid") or new_uid(self._event_rng if info.kind == "Event" else self._rng)
         meta["creationTimestamp"] = kept.get("creationTimestamp") or self.now()
         if info.kind in GENERATION_KINDS:
             meta["generation"] = kept.get("generation", 1)
@@ -154,6 +160,8 @@ class Store:
             )
         data = obj.to_dict()
         validate(data)
+        apply_defaults(data)   # the API server defaults every write, not only creates
+        validate_update(current.to_dict(), data)
         meta = data["metadata"]
         for field in ("uid", "creationTimestamp"):
             meta[field] = current.metadata[field]
@@ -261,13 +269,15 @@ class Store:
     @contextmanager
     def atomic(self) -> Iterator[Store]:
         """All or nothing: if the block raises, the store (and its generator) is as it was before."""
-        saved = (dict(self._objects), self._rv, len(self._history), copy.deepcopy(self._rng.bit_generator.state))
+        saved = (dict(self._objects), self._rv, len(self._history), copy.deepcopy(self._rng.bit_generator.state),
+                 copy.deepcopy(self._event_rng.bit_generator.state))
         try:
             yield self
         except BaseException:
             self._objects, self._rv = saved[0], saved[1]
             del self._history[saved[2]:]
             self._rng.bit_generator.state = saved[3]
+            self._event_rng.bit_generator.state = saved[4]
             raise
 
     # internals --------------------------------------------------------------

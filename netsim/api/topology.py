@@ -111,7 +111,9 @@ _NETWORKING_FIELDS = (
     "dnsSearch",
 )
 _NETSIM_FIELDS = ("seed", "cni", "clusterDNS", "nodeNetwork", "loadBalancerPool", "upstreamDNS", "installCoreDNS",
-                  "nodeNetworkPerZone", "kubeProxy", "clusterDomain", "nodeResolvConf")
+                  "ingressController",
+                  "nodeNetworkPerZone", "kubeProxy", "clusterDomain", "nodeResolvConf", "unpullableImages",
+                  "endpointPropagationSeconds")
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"  # kubelet clusterDomain / kubeadm networking.dnsDomain
 _NETSIM_NODE_FIELDS = ("name", "ip", "zone")
 
@@ -233,12 +235,17 @@ class Topology:
     load_balancer_pool: AddressPool | None = None
     upstream_dns: tuple[UpstreamRecord, ...] = ()
     install_coredns: bool = True
+    ingress_controller: str = ""  # netsim.ingressController: "", "nginx" or "alb" (topologies/README.md)
     node_network_per_zone: bool = False  # one L2 segment per zone, joined by a router (topologies/README.md)
     # netsim.kubeProxy: KubeProxyConfiguration fields over kind's (decoded and validated by
     # netsim.kubeproxy.config, which this layer may not import); None when not given.
     kube_proxy: Mapping[str, Any] | None = field(default=None, hash=False)
     cluster_domain: str = DEFAULT_CLUSTER_DOMAIN  # netsim.clusterDomain: kubelet clusterDomain, the CoreDNS zone
     node_resolv_conf: str | None = None  # netsim.nodeResolvConf: the nodes' /etc/resolv.conf; None: derived
+    # netsim.unpullableImages: image references no registry serves (their pods show ErrImagePull/ImagePullBackOff)
+    unpullable_images: tuple[str, ...] = ()
+    # netsim.endpointPropagationSeconds: how late EndpointSlice changes reach each node's kube-proxy rules
+    endpoint_propagation_seconds: float = 0.0
     seed: int = 0
     source: str = ""
 
@@ -408,6 +415,9 @@ def _build(data: Any, source: str) -> Topology:
     pool = _pool(extra.get("loadBalancerPool"), pod_subnets + service_subnets)
     upstream = _upstream(extra.get("upstreamDNS"))
     install_coredns = _boolean(extra.get("installCoreDNS", True), "netsim.installCoreDNS")
+    ingress_controller = _string(extra.get("ingressController", ""), "netsim.ingressController")
+    if ingress_controller not in ("", "nginx", "alb"):
+        raise FieldError(f'unknown ingress controller "{ingress_controller}" (nginx or alb)', "netsim.ingressController")
     per_zone = _boolean(extra.get("nodeNetworkPerZone", False), "netsim.nodeNetworkPerZone")
     cluster_domain = _string(extra.get("clusterDomain", DEFAULT_CLUSTER_DOMAIN), "netsim.clusterDomain").rstrip(".")
     domain_problems = dns1123_subdomain_errors(cluster_domain)
@@ -417,6 +427,13 @@ def _build(data: Any, source: str) -> Topology:
     if extra.get("nodeResolvConf") is not None:
         node_resolv_conf = _string(extra["nodeResolvConf"], "netsim.nodeResolvConf")
     kube_proxy = _mapping(extra["kubeProxy"], "netsim.kubeProxy") if "kubeProxy" in extra else None
+    propagation = extra.get("endpointPropagationSeconds", 0)
+    if isinstance(propagation, bool) or not isinstance(propagation, (int, float)) or propagation < 0:
+        raise FieldError(f"must be a non-negative number of seconds, got {propagation!r}",
+                         "netsim.endpointPropagationSeconds")
+    unpullable = extra.get("unpullableImages", [])
+    if not isinstance(unpullable, list) or not all(isinstance(i, str) and i for i in unpullable):
+        raise FieldError("must be a list of image references", "netsim.unpullableImages")
 
     nodes = _nodes(data.get("nodes"), name, node_network, pod_subnets, pool)
     return Topology(
@@ -436,8 +453,11 @@ def _build(data: Any, source: str) -> Topology:
         load_balancer_pool=pool,
         upstream_dns=upstream,
         install_coredns=install_coredns,
+        ingress_controller=ingress_controller,
         node_network_per_zone=per_zone,
         kube_proxy=kube_proxy,
+        unpullable_images=tuple(unpullable),
+        endpoint_propagation_seconds=float(propagation),
         cluster_domain=cluster_domain,
         node_resolv_conf=node_resolv_conf,
         seed=seed,

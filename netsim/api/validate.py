@@ -111,3 +111,16 @@ def _walk_parts(node: Any, parts: list[str], prefix: str, required: bool) -> Ite
         return
     for index, item in enumerate(value):
         yield from _walk_parts(item, rest, f"{here}[{index}]", required)
+
+
+# StatefulSet spec fields an update may change (ValidateStatefulSetUpdate, as the seed's kube-apiserver words it).
+STATEFULSET_MUTABLE = ("replicas", "template", "updateStrategy", "minReadySeconds")
+
+
+def validate_update(old: dict, new: dict) -> None:
+    """Raise FieldError when an update changes what the API server keeps immutable (ValidateXxxUpdate)."""
+    if new.get("kind") == "StatefulSet":
+        strip = lambda spec: {k: v for k, v in (spec or {}).items() if k not in STATEFULSET_MUTABLE}  # noqa: E731
+        if strip(old.get("spec")) != strip(new.get("spec")):
+            raise FieldError("Forbidden: updates to statefulset spec for fields other than 'replicas', 'template', "
+                             "'updateStrategy' and 'minReadySeconds' are forbidden", "spec")

@@ -97,12 +97,12 @@ def _map_lines(label: str, mapping, indent: str = "") -> list[str]:
 
 def _state_lines(title: str, state: dict, indent: str) -> list[str]:
     if not state:
-        return [f"{indent}{title}:\t<none>"] if title == "State" else []
+        return [f"{indent}{title}:\tWaiting"] if title == "State" else []   # describeStatus's default
     if "running" in state:
         return [f"{indent}{title}:\tRunning", f"{indent}  Started:\t{_time(state['running'].get('startedAt'))}"]
     if "waiting" in state:
-        lines = [f"{indent}{title}:\tWaiting", f"{indent}  Reason:\t{state['waiting'].get('reason', '')}"]
-        return lines
+        reason = state["waiting"].get("reason")
+        return [f"{indent}{title}:\tWaiting"] + ([f"{indent}  Reason:\t{reason}"] if reason else [])
     term = state.get("terminated") or {}
     lines = [f"{indent}{title}:\tTerminated", f"{indent}  Reason:\t{term.get('reason', '')}"]
     if term.get("message"):

@@ -31,6 +31,11 @@ COMMAND_MODULES = (
     "netsim.cli.dns",
     "netsim.cli.exec",
     "netsim.cli.live",
+    "netsim.cli.workloads",
+    "netsim.cli.describe",
+    "netsim.cli.curl",
+    "netsim.cli.auth",
+    "netsim.cli.certificate",
 )
 
 

@@ -213,6 +213,52 @@ def _field(path: str, default: str = "0") -> Callable[[Resource, float], str]:
 NAME: Column = ("NAME", lambda o, now: o.name)
 AGE: Column = ("AGE", _age)
 
+
+def _job_status(obj: Resource, now: float) -> str:
+    """printJob's STATUS: Complete, Failed, Terminating, Suspended, FailureTarget or Running."""
+    held = {c.get("type") for c in obj.status.get("conditions") or [] if c.get("status") == "True"}
+    if "Complete" in held:
+        return "Complete"
+    if "Failed" in held:
+        return "Failed"
+    if obj.deletion_timestamp:
+        return "Terminating"
+    return "Suspended" if "Suspended" in held else "FailureTarget" if "FailureTarget" in held else "Running"
+
+
+def _job_completions(obj: Resource, now: float) -> str:
+    succeeded = obj.status.get("succeeded", 0)
+    if obj.spec.get("completions") is not None:
+        return f"{succeeded}/{obj.spec['completions']}"
+    parallelism = int(obj.spec.get("parallelism", 1))
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def _job_duration(obj: Resource, now: float) -> str:
+    start, end = obj.status.get("startTime"), obj.status.get("completionTime")
+    if start and end:
+        return human_duration(parse_rfc3339(end) - parse_rfc3339(start))
+    return human_duration(now - parse_rfc3339(start)) if start else ""
+
+
+def _since(path: str) -> Callable[[Resource, float], str]:
+    def get(obj: Resource, now: float) -> str:
+        stamp = obj.get(path)
+        return human_duration(now - parse_rfc3339(stamp)) if stamp else "<none>"
+    return get
+
+
+def _node_selector(obj: Resource, now: float) -> str:
+    return _selector_map(obj.get("spec.template.spec.nodeSelector"))
+
+
+def _job_containers(obj: Resource, now: float) -> str:
+    return ",".join(c.get("name", "") for c in obj.get("spec.jobTemplate.spec.template.spec.containers") or [])
+
+
+def _job_images(obj: Resource, now: float) -> str:
+    return ",".join(c.get("image", "") for c in obj.get("spec.jobTemplate.spec.template.spec.containers") or [])
+
 # kind → (columns, extra columns for -o wide)
 TABLES: dict[str, tuple[tuple[Column, ...], tuple[Column, ...]]] = {
     "Pod": (
@@ -245,6 +291,29 @@ TABLES: dict[str, tuple[tuple[Column, ...], tuple[Column, ...]]] = {
         (NAME, ("DESIRED", _field("spec.replicas")), ("CURRENT", _field("status.replicas")),
          ("READY", _field("status.readyReplicas")), AGE),
         (("CONTAINERS", _containers), ("IMAGES", _images), ("SELECTOR", _label_selector)),
+    ),
+    "StatefulSet": (
+        (NAME, ("READY", lambda o, now: f"{o.status.get('readyReplicas', 0)}/{o.spec.get('replicas', 1)}"), AGE),
+        (("CONTAINERS", _containers), ("IMAGES", _images)),
+    ),
+    "DaemonSet": (
+        (NAME, ("DESIRED", _field("status.desiredNumberScheduled")),
+         ("CURRENT", _field("status.currentNumberScheduled")), ("READY", _field("status.numberReady")),
+         ("UP-TO-DATE", _field("status.updatedNumberScheduled")), ("AVAILABLE", _field("status.numberAvailable")),
+         ("NODE SELECTOR", _node_selector), AGE),
+        (("CONTAINERS", _containers), ("IMAGES", _images), ("SELECTOR", _label_selector)),
+    ),
+    "Job": (
+        (NAME, ("STATUS", _job_status), ("COMPLETIONS", _job_completions), ("DURATION", _job_duration), AGE),
+        (("CONTAINERS", _containers), ("IMAGES", _images), ("SELECTOR", _label_selector)),
+    ),
+    "CronJob": (
+        (NAME, ("SCHEDULE", _field("spec.schedule", "")), ("TIMEZONE", _field("spec.timeZone", "<none>")),
+         ("SUSPEND", lambda o, now: "True" if o.spec.get("suspend") else "False"),
+         ("ACTIVE", lambda o, now: str(len(o.status.get("active") or []))),
+         ("LAST SCHEDULE", _since("status.lastScheduleTime")), AGE),
+        (("CONTAINERS", _job_containers), ("IMAGES", _job_images),
+         ("SELECTOR", lambda o, now: "<none>")),
     ),
     "EndpointSlice": (
         (NAME, ("ADDRESSTYPE", _field("addressType", "")), ("PORTS", _slice_ports),

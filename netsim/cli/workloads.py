@@ -1,4 +1,4 @@
-"""`netsim advance`, `node fail|recover`, `taint`, `scale`, `delete`: change the working cluster over time.
+"""`netsim advance`, `node fail|recover`, `taint`, `scale`, `rollout undo`, `create job`, `delete`: change the working cluster.
 
 Each command works on the state folder (`--state`, default ./.netsim, made
 by `netsim up`): it rebuilds the cluster, applies itself, and appends one
@@ -20,7 +20,8 @@ TAINT = re.compile(r"^(?P<key>[^=:]+)(=(?P<value>[^:]*))?(:(?P<effect>NoSchedule
 
 
 def register(sub) -> None:
-    """`netsim advance`, `netsim node`, `netsim taint`, `netsim scale`, `netsim delete`."""
+    """`netsim advance`, `netsim node`, `netsim taint`, `netsim scale`, `netsim rollout`, `netsim create`,
+    `netsim delete`."""
     advance = sub.add_parser("advance", help="run the simulated clock forward (controllers and kubelets act)")
     advance.add_argument("seconds", type=float, metavar="SECONDS")
     _state(advance)
@@ -45,6 +46,22 @@ def register(sub) -> None:
     scale.add_argument("-n", "--namespace", default="default")
     _state(scale)
     scale.set_defaults(handler=_scale)
+
+    rollout = sub.add_parser("rollout", help="roll a Deployment back (kubectl rollout undo)")
+    rollout.add_argument("action", choices=("undo",))
+    rollout.add_argument("target", metavar="deployment/NAME")
+    rollout.add_argument("--to-revision", type=int, default=0)
+    rollout.add_argument("-n", "--namespace", default="default")
+    _state(rollout)
+    rollout.set_defaults(handler=_rollout)
+
+    create = sub.add_parser("create", help="create a Job from a CronJob (kubectl create job --from=cronjob/NAME)")
+    create.add_argument("kind", choices=("job",))
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--from", dest="source", required=True, metavar="cronjob/NAME")
+    create.add_argument("-n", "--namespace", default="default")
+    _state(create)
+    create.set_defaults(handler=_create_job)
 
     delete = sub.add_parser("delete", help="delete an object (kubectl delete), dependents by --cascade")
     delete.add_argument("kind", metavar="KIND")
@@ -136,4 +153,25 @@ def _delete(args: argparse.Namespace) -> int:
     run_entry(args, {"command": "delete", "kind": info.kind, "name": args.name, "namespace": namespace,
                      "cascade": args.cascade})
     print(f'{info.singular}{"." + info.group if info.group else ""} "{args.name}" deleted')
+    return 0
+
+
+def _rollout(args: argparse.Namespace) -> int:
+    from netsim.api.kinds import resolve_resource
+
+    kind, _, name = args.target.partition("/")
+    if not name or resolve_resource(kind).kind != "Deployment":
+        raise FieldError("expected deployment/NAME", "rollout undo")
+    run_entry(args, {"command": "rollout-undo", "name": name, "namespace": args.namespace,
+                     "revision": args.to_revision})
+    print(f"deployment.apps/{name} rolled back")
+    return 0
+
+
+def _create_job(args: argparse.Namespace) -> int:
+    kind, _, source = args.source.partition("/")
+    if kind not in ("cronjob", "cronjobs", "cj", "cronjob.batch") or not source:
+        raise FieldError("from must be of the form cronjob/NAME", "--from")
+    run_entry(args, {"command": "create-job", "name": args.name, "namespace": args.namespace, "cronjob": source})
+    print(f"job.batch/{args.name} created")
     return 0

@@ -1,4 +1,4 @@
-"""Naming and ownership helpers the workload controllers share (pod-template-hash, controller refs)."""
+"""Naming and ownership helpers the workload controllers share (pod-template-hash, controller refs, disruption)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,17 @@ def is_owned_by(obj: Resource, owner: Resource) -> bool:
     """True when `owner` is `obj`'s controller."""
     ref = obj.controller_ref
     return ref is not None and ref.uid == owner.uid
+
+
+def add_disruption_target(store, pod: Resource, reason: str, message: str) -> None:
+    """The DisruptionTarget condition a controller adds before deleting a pod (addConditionAndDeletePod)."""
+    stamp = store.now()
+
+    def change(d: dict) -> None:
+        status = d.setdefault("status", {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
+        conditions.append({"type": "DisruptionTarget", "status": "True", "reason": reason, "message": message,
+                           "lastProbeTime": None, "lastTransitionTime": stamp})
+        status["conditions"] = conditions
+
+    store.update(store.get("Pod", pod.name, pod.namespace).evolve(change))

@@ -1,8 +1,9 @@
 """kube-proxy on every node: its configuration and the rules it writes, from the cluster's current objects.
 
 Nothing is cached: every call reads the store as it is now, so a changed
-Service, EndpointSlice or Node gives new rules on the next call (the
-time-driven re-sync belongs to the workload loop).
+Service or Node gives new rules on the next call; EndpointSlices are read
+as the node's kube-proxy has seen them (Cluster.endpoint_slices_seen_by:
+`netsim.endpointPropagationSeconds` late, 0 by default).
 
 The configuration, first match wins: a `KubeProxyConfiguration` handed in
 (the CLI's `--kube-proxy-config FILE`, read with kube-proxy's own defaults);
@@ -56,5 +57,5 @@ def node_ruleset_text(cluster: Cluster, node_name: str, override: KubeProxyConfi
         raise NotFound(f'nodes "{node_name}" not found (nodes: {names})')
     config = node_proxy_config(cluster, node, override)  # type: ignore[arg-type]
     ports = service_ports(store.list("Service"))  # type: ignore[arg-type]
-    endpoints = endpoints_by_port(ports, store.list("EndpointSlice"))  # type: ignore[arg-type]
+    endpoints = endpoints_by_port(ports, cluster.endpoint_slices_seen_by(node_name))  # type: ignore[arg-type]
     return render(config, ports, endpoints)

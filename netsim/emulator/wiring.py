@@ -19,10 +19,15 @@ Names, written once here:
 - MACs are the dataplane's (`mac_address(host, iface)`).
 
 Each node's netfilter runs the ruleset kube-proxy renders for it, plus the
-CNI portmap plugin's hostPort chains (portmap.py); pods have no rules.
+CNI portmap plugin's hostPort chains (portmap.py), plus the NetworkPolicy
+chains a kube-router-style policy controller writes (netsim/netpol/rules.py);
+pods have no rules.
 Applications: every declared container port of a running pod has an echo
 server behind it (TCP or UDP as declared), except port 53 of the CoreDNS
 pods, where the cluster DNS server answers (emulator/addons.py, netsim/dns/);
+TCP echo servers answer a whole HTTP request as echo-basic does
+(HttpEchoApp), and the ingress-nginx controller's and Envoy Gateway's proxy
+pods run their L7 proxies instead (emulator/ingress.py);
 the control-plane nodes answer on 6443 (the API server). Nothing else listens. The nodes whose MetalLB
 speaker wins a LoadBalancer address answer ARP for it on eth0.
 """
@@ -36,17 +41,19 @@ from netsim.api.objects import Node, Pod
 from netsim.capture.pcapng import Direction
 from netsim.capture.points import CaptureSet
 from netsim.controllers.apiserver import SECURE_PORT
-from netsim.dataplane.apps import EchoApp
+from netsim.dataplane.apps import EchoApp, HttpEchoApp
 from netsim.dataplane.network import Network
 from netsim.dns.server import DNS_PORT
 from netsim.emulator import cni
 from netsim.emulator.addons import dns_server_for, is_coredns_pod
 from netsim.emulator.cluster import Cluster, child_rng
 from netsim.emulator.external import add_external, announce_load_balancers
-from netsim.emulator.portmap import add_portmap_rules
+from netsim.emulator.ingress import add_cloud_load_balancers, pod_app   # L7 proxies, HTTP echo, ALBs (issue #11)
+from netsim.emulator.portmap import add_portmap_rules, merge_table
 from netsim.emulator.proxy import node_ruleset_text
 from netsim.kubeproxy.config import KubeProxyConfiguration
 from netsim.netfilter.engine import NetfilterEngine
+from netsim.netpol.rules import node_filter_rules
 from netsim.packet import Proto
 
 NODE_SEGMENT = "nodes"
@@ -85,11 +92,16 @@ def node_segment(cluster: Cluster, node: Node) -> str:
 
 def node_ruleset(cluster: Cluster, node: Node, kube_proxy: KubeProxyConfiguration | None = None) -> str:
     """The node's iptables-restore text: kube-proxy's rules (its configuration `kube_proxy`, default
-    the cluster's), then portmap's hostPort chains."""
+    the cluster's), then portmap's hostPort chains, then the NetworkPolicy chains (netsim/netpol/)."""
     pods = [p for p in cluster.store.list("Pod") if p.node_name == node.name]
     cidr = cni.pod_cidr(node)
-    return add_portmap_rules(node_ruleset_text(cluster, node.name, kube_proxy), pods, cluster.topology.cni,  # type: ignore
+    text = add_portmap_rules(node_ruleset_text(cluster, node.name, kube_proxy), pods, cluster.topology.cni,  # type: ignore
                              cidr.prefixlen if cidr is not None else 24)
+    netpol = node_filter_rules(cluster.store, node.name)   # NetworkPolicy: kube-router's chains, jumps prepended
+    if netpol.empty:
+        return text
+    return merge_table(text, "filter", list(netpol.chains), list(netpol.rules),
+                       {k: list(v) for k, v in netpol.prepend.items()}, {})
 
 
 def build_network(cluster: Cluster, capture: CaptureSet | None = None) -> Network:
@@ -109,6 +121,8 @@ def build_network(cluster: Cluster, capture: CaptureSet | None = None) -> Networ
         _wire_node(cluster, network, node, prefix)
     add_external(network, cluster.topology, ordered,
                  [(n.pod_cidrs[0], n.internal_ip) for n in nodes if n.pod_cidrs and n.internal_ip])
+    add_cloud_load_balancers(cluster, network, NODE_SEGMENT,   # L7 (issue #11): ALBs of netsim.ingressController alb
+                             [(n.pod_cidrs[0], n.internal_ip) for n in nodes if n.pod_cidrs and n.internal_ip])
     cni.wire_routes(mode, network, nodes)
     for node in nodes:
         network.host(node.name).add_route("default", via=str(cluster.topology.node_gateway), dev=NODE_IFACE)
@@ -152,6 +166,13 @@ def _wire_pod(cluster: Cluster, network: Network, pod: Pod, node: Node) -> None:
         for port in container.ports:
             if dns is not None and port.container_port == DNS_PORT and port.protocol in ("UDP", "TCP"):
                 target.bind(dns, _PROTO[port.protocol], port.container_port)
+                continue
+            # L7 (emulator/ingress.py): ingress-nginx / Envoy Gateway proxies, HTTP-aware echo on TCP ports.
+            app = pod_app(cluster, network, pod, target.name, port.container_port, port.protocol)
+            if app is not None:
+                app.name = f"{app.name} in container {container.name}" if not isinstance(app, HttpEchoApp) \
+                    else f"echo in container {container.name}"
+                target.bind(app, _PROTO[port.protocol], port.container_port)
                 continue
             target.bind(EchoApp(f"echo in container {container.name}"), _PROTO[port.protocol],
                         port.container_port)

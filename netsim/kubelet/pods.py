@@ -1,77 +1,468 @@
-"""The lifecycle of pods on one node (thin for now): sandbox, address, Running and Ready.
+"""The lifecycle of pods on one node, on the simulated clock: start, readiness, restarts, termination.
 
-A pod bound to this node gets its address from the node's IPAM (the node's
-own address with hostNetwork), then goes Running with every container
-started and Ready (probes and start-up time are not emulated yet: a
-container is ready as soon as it starts). Forming the sandbox's
-resolv.conf (resolvconf.py) records kubelet's DNSConfigForming warnings, as
-GetPodDNS does. A pod being deleted is stopped and removed at once (preStop
-hooks and the grace period are for the termination-sequence work to come).
+A pod bound to this node is admitted when the kubelet first sees it: the
+sandbox comes up after `start-seconds` (ContainerCreating meanwhile) with
+its address from the node's IPAM (the node's own with hostNetwork) and
+resolv.conf formed (resolvconf.py records kubelet's DNSConfigForming
+warnings, as GetPodDNS does); init containers run one after another, then
+the containers start; each becomes ready when its readiness probe first
+passes (each probe that fails before is an Unhealthy event, counted as the
+recorder counts repeats); an exiting container restarts under restartPolicy with kubelet's
+back-off (lifecycle.py). The status written follows kubelet's
+generateAPIPodStatus: phase, the five conditions with lastTransitionTime,
+container statuses with state and lastState.
+
+Node-pressure eviction: when the node's memory.available (capacity minus
+the pods' `netsim.dev/memory`) falls below kubelet's evictionHard 100Mi,
+the eviction manager evicts one pod per 10s monitoring period, ranked as
+rankMemoryPressure does (usage above requests, priority, usage): phase
+Failed, reason Evicted, its message and an Evicted event.
+
+Termination follows the seed's sequence: once the pod has a
+deletionTimestamp the kubelet records Killing, runs each container's preStop
+hook, then sends SIGTERM; a container exits `shutdown-seconds` later, or is
+SIGKILLed (exit 137) when the grace period runs out (two more seconds when
+preStop used it all, as killContainer's minimumGracePeriodInSeconds). When
+every container has stopped the kubelet removes the pod (a delete with grace
+0). A pod whose containers never started goes at once.
+
+`reconcile(store, now)` returns the next instant at which something on this
+node changes by itself (inf when nothing will), for the cluster to wake it.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+
 from netsim.api.objects import Pod
+from netsim.api.quantity import Quantity
 from netsim.api.store import Store
 from netsim.api.topology import Topology
 from netsim.kubelet.ipam import HostLocalIpam
+from netsim.kubelet.lifecycle import (Behaviour, ContainerPhase, container_phase, prestop_seconds, pull_phase,
+                                      ready_time)
 from netsim.kubelet.resolvconf import record_dns_warnings
+from netsim.sim.clock import rfc3339
 
 COMPONENT = "kubelet"
+EVICTION_THRESHOLD = Quantity.parse("100Mi")   # kubelet evictionHard default memory.available<100Mi
+EVICTION_INTERVAL = 10.0                       # evictionMonitoringPeriod
+MINIMUM_GRACE_SECONDS = 2.0   # kuberuntime killContainer: minimumGracePeriodInSeconds
+CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+
+
+@dataclass(slots=True)
+class PodRuntime:
+    """What the kubelet remembers of one admitted pod: when it was admitted, events sent, termination start."""
+
+    admitted: float
+    address: str = ""
+    reported: set = field(default_factory=set)
+    stopping: float | None = None
+    written: object = None      # the status last sent (the status manager sends only changes)
+    adopted: bool = False       # a pod that was already running (a dump): its status is left as given
 
 
 class Kubelet:
-    """One node's kubelet: runs the pods the scheduler bound to it."""
+    """One node's kubelet: runs the pods the scheduler bound to it, on the simulated clock."""
 
     def __init__(self, node_name: str, node_ip: str, ipam: HostLocalIpam, topology: Topology | None = None) -> None:
         self.node_name = node_name
         self.node_ip = node_ip
         self.ipam = ipam
         self.topology = topology   # clusterDNS, clusterDomain and the node's resolv.conf (resolvconf.py)
+        self.pods: dict[str, PodRuntime] = {}
+        self._pressure_since: float | None = None   # when the eviction manager last evicted under pressure
 
-    def reconcile(self, store: Store) -> None:
-        """One pass over this node's pods."""
+    def reconcile(self, store: Store, now: float | None = None) -> float:
+        """One pass over this node's pods; returns when the next change is due (inf: none)."""
+        now = store.clock() if now is None else now
+        due = math.inf
+        seen = set()
         for pod in store.list("Pod", where=lambda p: p.node_name == self.node_name):
-            owner = f"{pod.namespace}/{pod.name}"
-            if pod.deletion_timestamp:
-                self.ipam.release(owner)
-                store.delete("Pod", pod.name, pod.namespace, grace_period=0)
-                continue
-            if pod.phase == "Pending":
-                self._start(store, pod, owner)  # type: ignore[arg-type]
-            elif pod.pod_ip and not pod.host_network and pod.phase == "Running":
-                self.ipam.reserve(pod.pod_ip, owner)  # a pod that was running before (a dump)
+            seen.add(pod.uid)
+            due = min(due, self._sync(store, pod, now))  # type: ignore[arg-type]
+        for uid in [u for u in self.pods if u not in seen]:
+            del self.pods[uid]
+        return min(due, self._eviction(store, now))
 
-    def _start(self, store: Store, pod: Pod, owner: str) -> None:
+    def resync(self) -> None:
+        """Forget what was last sent, so the next pass writes every pod's status (a restarted kubelet)."""
+        for rt in self.pods.values():
+            rt.written = None
+
+    # node-pressure eviction -----------------------------------------------------------------
+    def _eviction(self, store: Store, now: float) -> float:
+        """The eviction manager's memory signal: below memory.available<100Mi, evict one pod per 10s pass."""
+        node = store.try_get("Node", self.node_name)
+        if node is None:
+            return math.inf
+        capacity = Quantity.parse(str((node.status.get("capacity") or {}).get("memory", "0")))
+        running = [p for p in store.list("Pod", where=lambda p: p.node_name == self.node_name)
+                   if p.phase == "Running" and not p.deletion_timestamp]
+        usage = {p.uid: _memory_use(p) for p in running}
+        available = capacity - sum(usage.values(), Quantity.parse("0"))
+        if not running or available >= EVICTION_THRESHOLD:
+            self._pressure_since = None
+            return math.inf
+        if self._pressure_since is not None and now < self._pressure_since + EVICTION_INTERVAL:
+            return self._pressure_since + EVICTION_INTERVAL
+        self._pressure_since = now
+        victim = min(running, key=lambda p: _eviction_rank(p, usage[p.uid]))
+        request = _memory_request(victim)
+        container = (victim.spec.get("containers") or [{}])[0].get("name", "")
+        message = (f"The node was low on resource: memory. Threshold quantity: 100Mi, available: "
+                   f"{available.value() // 1024}Ki. Container {container} was using {usage[victim.uid].value() // 1024}Ki, "
+                   f"request is {request if request.value() else '0'}, has larger consumption of memory. ")
+
+        def evicted(d: dict) -> None:
+            status = d["status"]
+            status.update(phase="Failed", reason="Evicted", message=message)
+            for c in status.get("containerStatuses") or []:
+                c["ready"] = False
+            for cond in status.get("conditions") or []:
+                if cond.get("type") in ("Ready", "ContainersReady") and cond.get("status") == "True":
+                    cond.update(status="False", lastTransitionTime=rfc3339(now))
+
+        store.update(victim.evolve(evicted))
+        store.record_event(victim, "Warning", "Evicted", message, COMPONENT, self.node_name)
+        rt = self.pods.get(victim.uid)
+        if rt is not None:
+            rt.reported.add("done")
+        self.ipam.release(f"{victim.namespace}/{victim.name}")
+        return now + EVICTION_INTERVAL
+
+    # one pod ---------------------------------------------------------------------------
+    def _sync(self, store: Store, pod: Pod, now: float) -> float:
+        owner = f"{pod.namespace}/{pod.name}"
+        rt = self.pods.get(pod.uid)
+        if rt is None:
+            rt = self.pods[pod.uid] = self._admit(pod, owner, now)
+        if pod.deletion_timestamp:
+            return self._terminate(store, pod, rt, owner, now)
+        if rt.adopted or pod.phase in ("Succeeded", "Failed") and "done" in rt.reported:
+            return math.inf
+        behaviour = Behaviour.of(pod.annotations, list(pod.spec.get("containers") or []))
+        sandbox = rt.admitted + behaviour.start_seconds
+        if now >= sandbox and not rt.address:
+            rt.address = self._address(pod, owner)
+            if self.topology is not None:
+                record_dns_warnings(store, pod, self.topology, self.node_name)   # the sandbox's resolv.conf
+        status, due, events = self._status(pod, rt, behaviour, sandbox, now)
+        signature = (repr(status), rt.address)
+        if signature != rt.written:
+            rt.written = signature
+            self._write(store, pod, status, now)
+        for key, type_, reason, message in events:
+            if key not in rt.reported:
+                rt.reported.add(key)
+                store.record_event(pod, type_, reason, message, COMPONENT, self.node_name)
+        if status["phase"] in ("Succeeded", "Failed"):
+            rt.reported.add("done")
+        return due
+
+    def _unpullable(self) -> tuple[str, ...]:
+        return self.topology.unpullable_images if self.topology is not None else ()
+
+    def _admit(self, pod: Pod, owner: str, now: float) -> PodRuntime:
+        if pod.phase == "Running" and pod.status.get("containerStatuses"):
+            if pod.pod_ip and not pod.host_network:
+                self.ipam.reserve(pod.pod_ip, owner)   # a pod that was running before (a dump)
+            return PodRuntime(now, pod.pod_ip or "", adopted=True)
+        return PodRuntime(now)
+
+    def _address(self, pod: Pod, owner: str) -> str:
         if pod.host_network:
-            address = self.node_ip
-        elif pod.pod_ip:
+            return self.node_ip
+        if pod.pod_ip:
             self.ipam.reserve(pod.pod_ip, owner)
-            address = pod.pod_ip
-        else:
-            address = str(self.ipam.allocate(owner))
-        now = store.now()
+            return pod.pod_ip
+        return str(self.ipam.allocate(owner))
 
-        def running(d: dict) -> None:
+    def _status(self, pod: Pod, rt: PodRuntime, b: Behaviour, sandbox: float, now: float):
+        """(status, next change, events due) of a pod that is not being deleted."""
+        spec = pod.spec
+        policy = spec.get("restartPolicy", "Always")
+        containers = list(spec.get("containers") or [])
+        inits = list(spec.get("initContainers") or [])
+        events: list[tuple] = []
+        due = math.inf
+        ident = f"{pod.name}_{pod.namespace}({pod.uid})"
+        stamp = rfc3339
+
+        # init containers, one after another
+        init_statuses, initialized, init_failed = [], True, False
+        cursor = sandbox
+        if now < sandbox:
+            due = min(due, sandbox)
+        init_behaviour = Behaviour(run_seconds=b.init_seconds, exit_code=b.init_exit_code)
+        init_policy = "Never" if policy == "Never" else "OnFailure"
+        for i, c in enumerate(inits):
+            entry = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
+                     "restartCount": 0, "started": False, "lastState": {}}
+            if now < cursor or not initialized:
+                entry["state"] = {"waiting": {"reason": "PodInitializing"}}
+                initialized = False
+                init_statuses.append(entry)
+                continue
+            phase = container_phase(init_behaviour, init_policy, cursor, now)
+            self._start_events(events, c, cursor, phase, ident, stamp, prefix="init")
+            entry.update(self._container_state(phase, c, ident, stamp))
+            entry["ready"] = phase.state == "terminated" and phase.last.exit_code == 0
+            init_statuses.append(entry)
+            due = min(due, phase.next_change)
+            if phase.state == "terminated" and phase.last.exit_code == 0:
+                cursor = phase.last.finished
+                continue
+            initialized = False
+            init_failed = phase.state == "terminated"
+        main_start = cursor if initialized else math.inf
+
+        statuses, all_ready, running, finished = [], True, False, []
+        for c in containers:
+            entry = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
+                     "restartCount": 0, "started": False, "lastState": {}}
+            if now < main_start:
+                reason = "PodInitializing" if inits else "ContainerCreating"
+                entry["state"] = {"waiting": {"reason": reason}}
+                all_ready = False
+                statuses.append(entry)
+                continue
+            if c.get("image", "") in self._unpullable():
+                reason, change, attempts = pull_phase(main_start, now)
+                message = (f'Back-off pulling image "{c.get("image", "")}"' if reason == "ImagePullBackOff"
+                           else f'failed to pull and unpack image "{c.get("image", "")}": not found')
+                entry["state"] = {"waiting": {"reason": reason, "message": message}}
+                for n in range(attempts):
+                    events.append((("pulling", c["name"], n), "Normal", "Pulling", f'Pulling image "{c.get("image")}"'))
+                    events.append((("pullfail", c["name"], n), "Warning", "Failed",
+                                   f'Failed to pull image "{c.get("image")}": {message if reason == "ErrImagePull" else "not found"}'))
+                    events.append((("errpull", c["name"], n), "Warning", "Failed", "Error: ErrImagePull"))
+                if reason == "ImagePullBackOff":
+                    events.append((("pullbackoff", c["name"], attempts), "Normal", "BackOff",
+                                   f'Back-off pulling image "{c.get("image")}"'))
+                    events.append((("errbackoff", c["name"], attempts), "Warning", "Failed", "Error: ImagePullBackOff"))
+                due = min(due, change)
+                all_ready = False
+                statuses.append(entry)
+                continue
+            if b.create_error:
+                entry["state"] = {"waiting": {"reason": "CreateContainerError", "message": b.create_error}}
+                events.append((("failed", c["name"]), "Warning", "Failed", f"Error: {b.create_error}"))
+                all_ready = False
+                statuses.append(entry)
+                continue
+            phase = container_phase(b, policy, main_start, now)
+            self._start_events(events, c, main_start, phase, ident, stamp)
+            entry.update(self._container_state(phase, c, ident, stamp))
+            due = min(due, phase.next_change)
+            if phase.state == "running":
+                running = True
+                ready_at = ready_time(c, b, phase.since)
+                entry["ready"] = now >= ready_at
+                if ready_at > now:
+                    due = min(due, ready_at)
+                due = min(due, self._failed_probes(events, c, phase, ready_at, now, rt.address))
+            elif phase.state == "terminated":
+                finished.append(phase.last.exit_code)
+            all_ready = all_ready and entry["ready"]
+            statuses.append(entry)
+
+        if init_failed:
+            pod_phase = "Failed"
+        elif main_start == math.inf or now < main_start:
+            pod_phase = "Pending"
+        elif len(finished) == len(containers) and containers:
+            pod_phase = "Succeeded" if all(code == 0 for code in finished) else "Failed"
+        else:
+            pod_phase = "Running"
+
+        unready = [s["name"] for s in statuses if not s["ready"]]
+        conditions = {
+            "PodReadyToStartContainers": now >= sandbox,
+            "Initialized": initialized and (not inits or now >= main_start),
+            "ContainersReady": all_ready and bool(containers),
+            "Ready": all_ready and bool(containers),
+            "PodScheduled": True,
+        }
+        reasons = {}
+        if not conditions["Initialized"]:
+            pending = [s["name"] for s in init_statuses if not s["ready"]]
+            reasons["Initialized"] = ("ContainersNotInitialized", f"containers with incomplete status: [{' '.join(pending)}]")
+        if not conditions["Ready"]:
+            if pod_phase in ("Succeeded", "Failed"):
+                reasons["Ready"] = reasons["ContainersReady"] = ("PodCompleted", "")
+            else:
+                message = f"containers with unready status: [{' '.join(unready)}]"
+                reasons["Ready"] = ("ContainersNotReady", message)
+                reasons["ContainersReady"] = ("ContainersNotReady", message)
+        status = {"phase": pod_phase, "conditions": conditions, "reasons": reasons,
+                  "containerStatuses": statuses, "initContainerStatuses": init_statuses,
+                  "started": now >= sandbox}
+        return status, due, events
+
+    @staticmethod
+    def _failed_probes(events: list, c: dict, phase: ContainerPhase, ready_at: float, now: float, ip: str) -> float:
+        """An Unhealthy event per readiness probe that ran and failed before `ready_at`; returns the next probe."""
+        probe = c.get("readinessProbe")
+        if not probe:
+            return math.inf
+        first = phase.since + float(probe.get("initialDelaySeconds", 0) or 0)
+        period = float(probe.get("periodSeconds", 10) or 10)
+        message = _probe_failure(probe, c, ip)
+        j = 0
+        while first + j * period <= now and first + j * period < ready_at:
+            events.append((("unhealthy", c["name"], phase.restarts, j), "Warning", "Unhealthy", message))
+            j += 1
+        upcoming = first + j * period
+        return upcoming if upcoming < ready_at else math.inf
+
+    @staticmethod
+    def _start_events(events: list, c: dict, first: float, phase: ContainerPhase, ident: str, stamp,
+                      prefix: str = "") -> None:
+        name = c["name"]
+        image = c.get("image", "")
+        starts = 1 + phase.restarts if phase.state == "running" else len(phase.runs)
+        for n in range(starts):
+            events.append(((prefix, "pulled", name, n), "Normal", "Pulled",
+                           f'Container image "{image}" already present on machine'))
+            events.append(((prefix, "created", name, n), "Normal", "Created", f"Created container {name}"))
+            events.append(((prefix, "started", name, n), "Normal", "Started", f"Started container {name}"))
+        if phase.state == "backoff" and phase.backoff:
+            events.append(((prefix, "backoff", name, phase.restarts), "Warning", "BackOff",
+                           f"Back-off restarting failed container {name} in pod {ident}"))
+
+    @staticmethod
+    def _container_state(phase: ContainerPhase, c: dict, ident: str, stamp) -> dict:
+        def terminated(run) -> dict:
+            return {"terminated": {"exitCode": run.exit_code, "reason": run.reason,
+                                   "startedAt": stamp(run.started), "finishedAt": stamp(run.finished)}}
+        last = terminated(phase.last) if phase.last is not None and phase.state != "terminated" else {}
+        if phase.state == "running":
+            return {"state": {"running": {"startedAt": stamp(phase.since)}}, "started": True,
+                    "restartCount": phase.restarts, "lastState": last}
+        if phase.state == "backoff":
+            message = f"back-off {int(phase.backoff)}s restarting failed container={c['name']} pod={ident}"
+            return {"state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}},
+                    "restartCount": phase.restarts, "lastState": last}
+        previous = phase.runs[-2] if len(phase.runs) > 1 else None
+        return {"state": terminated(phase.last), "restartCount": phase.restarts,
+                "lastState": terminated(previous) if previous else {}}
+
+    def _write(self, store: Store, pod: Pod, computed: dict, now: float) -> None:
+        stamp = rfc3339(now)
+        old = {c.type: c for c in pod.conditions}
+        scheduled = next((c for c in pod.status.get("conditions") or [] if c.get("type") == "PodScheduled"), None)
+
+        def change(d: dict) -> None:
             status = d.setdefault("status", {})
-            status["phase"] = "Running"
+            status["phase"] = computed["phase"]
+            conditions = []
+            for type_ in CONDITION_ORDER:
+                if type_ == "PodScheduled" and scheduled is not None:
+                    conditions.append(dict(scheduled))
+                    continue
+                value = "True" if computed["conditions"][type_] else "False"
+                before = old.get(type_)
+                entry = {"type": type_, "status": value, "lastProbeTime": None,
+                         "lastTransitionTime": before.last_transition_time
+                         if before is not None and before.status == value else stamp}
+                reason, message = computed["reasons"].get(type_, ("", ""))
+                if reason:
+                    entry["reason"] = reason
+                if message:
+                    entry["message"] = message
+                conditions.append(entry)
+            status["conditions"] = conditions
             status["hostIP"] = self.node_ip
             status["hostIPs"] = [{"ip": self.node_ip}]
-            status["podIP"] = address
-            status["podIPs"] = [{"ip": address}]
-            status["startTime"] = now
-            status["conditions"] = [
-                {"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
-                for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
-            ]
-            status["containerStatuses"] = [
-                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True, "restartCount": 0,
-                 "started": True, "state": {"running": {"startedAt": now}}, "lastState": {}}
-                for c in d["spec"]["containers"]
-            ]
+            rt = self.pods[pod.uid]
+            if rt.address:
+                status["podIP"] = rt.address
+                status["podIPs"] = [{"ip": rt.address}]
+            status.setdefault("startTime", rfc3339(rt.admitted))
+            status["containerStatuses"] = computed["containerStatuses"]
+            if computed["initContainerStatuses"]:
+                status["initContainerStatuses"] = computed["initContainerStatuses"]
 
-        if self.topology is not None:
-            record_dns_warnings(store, pod, self.topology, self.node_name)   # the sandbox's resolv.conf
-        store.update(pod.evolve(running))
-        for c in pod.containers:
-            store.record_event(pod, "Normal", "Started", f"Started container {c.name}", COMPONENT, self.node_name)
+        store.update(pod.evolve(change))
+
+    # termination -------------------------------------------------------------------------
+    def _terminate(self, store: Store, pod: Pod, rt: PodRuntime, owner: str, now: float) -> float:
+        """The termination sequence (module docstring); returns when it next moves."""
+        started = [s for s in pod.status.get("containerStatuses") or [] if (s.get("state") or {}).get("running")]
+        if rt.stopping is None:
+            rt.stopping = now
+            for s in started:
+                store.record_event(pod, "Normal", "Killing", f"Stopping container {s['name']}", COMPONENT,
+                                   self.node_name)
+            pod = store.get("Pod", pod.name, pod.namespace)  # type: ignore[assignment]
+        grace = float(pod.metadata.get("deletionGracePeriodSeconds") or 0)
+        behaviour = Behaviour.of(pod.annotations, list(pod.spec.get("containers") or []))
+        by_name = {c["name"]: c for c in pod.spec.get("containers") or []}
+        exits = []
+        for s in started:
+            hook = prestop_seconds(by_name.get(s["name"], {}), pod.annotations)
+            deadline = rt.stopping + grace + (MINIMUM_GRACE_SECONDS if hook >= grace and hook else 0.0)
+            sigterm = rt.stopping + min(hook, grace)
+            exits.append(min(sigterm + behaviour.shutdown_seconds, deadline))
+        done_at = max(exits, default=now)
+        if now < done_at:
+            return done_at
+        self.ipam.release(owner)
+        del self.pods[pod.uid]
+        store.delete("Pod", pod.name, pod.namespace, grace_period=0)
+        return math.inf
+
+    def stop_times(self, pod: Pod) -> float | None:
+        """When this kubelet began terminating `pod` (None when it has not)."""
+        rt = self.pods.get(pod.uid)
+        return None if rt is None else rt.stopping
+
+
+def _memory_use(pod: Pod) -> Quantity:
+    """The pod's working set: netsim.dev/memory per container (0 when not given)."""
+    raw = pod.annotations.get("netsim.dev/memory")
+    one = Quantity.parse(raw) if raw else Quantity.parse("0")
+    total = Quantity.parse("0")
+    for _ in pod.spec.get("containers") or []:
+        total = total + one
+    return total
+
+
+def _memory_request(pod: Pod) -> Quantity:
+    total = Quantity.parse("0")
+    for c in pod.containers:
+        if "memory" in c.requests:
+            total = total + Quantity.parse(c.requests["memory"])
+    return total
+
+
+def _eviction_rank(pod: Pod, usage: Quantity) -> tuple:
+    """rankMemoryPressure: usage above requests first, then lower priority, then more usage above requests."""
+    over = (usage - _memory_request(pod)).value()
+    return (0 if over > 0 else 1, int(pod.spec.get("priority", 0) or 0), -over, pod.namespace, pod.name)
+
+
+def _probe_failure(probe: dict, container: dict, ip: str) -> str:
+    """The kubelet prober's message for a readiness probe that finds nothing listening yet."""
+    def port_of(value) -> str:
+        if isinstance(value, str) and not value.isdigit():
+            for p in container.get("ports") or []:
+                if p.get("name") == value:
+                    return str(p.get("containerPort"))
+        return str(value)
+
+    if "httpGet" in probe:
+        h = probe["httpGet"]
+        port = port_of(h.get("port"))
+        scheme = str(h.get("scheme", "HTTP")).lower()
+        return (f'Readiness probe failed: Get "{scheme}://{h.get("host") or ip}:{port}{h.get("path", "/")}": '
+                f"dial tcp {h.get('host') or ip}:{port}: connect: connection refused")
+    if "tcpSocket" in probe:
+        port = port_of(probe["tcpSocket"].get("port"))
+        return f"Readiness probe failed: dial tcp {probe['tcpSocket'].get('host') or ip}:{port}: connect: connection refused"
+    if "grpc" in probe:
+        return f"Readiness probe failed: timeout: failed to connect service \":{probe['grpc'].get('port')}\" within 1s"
+    return "Readiness probe failed: "

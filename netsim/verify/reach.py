@@ -6,6 +6,10 @@ and its answer came back, else the outcome (`rejected`, `dropped`,
 `no-listener`, ...), or `k/n` when only some were. A Service's cell samples
 its random endpoint choice, so `samples` > 1 is what finds a broken
 endpoint behind a working one. Rows and columns are in name order.
+
+`truth_tables` is the NetworkPolicy e2e suite's view of the same network
+(netpol_model.py): pods x pods, one table per port and protocol, `.` for
+allowed and `X` for blocked, as the suite prints them.
 """
 
 from __future__ import annotations
@@ -149,3 +153,37 @@ def reachability(emulator: Emulator, samples: int = 1, namespace: str | None = N
                 progress(done, total)
         cells.append(tuple(line))
     return Matrix(tuple(rows), cols, tuple(cells))
+
+
+# --- the NetworkPolicy e2e suite's view: truth tables of pods x pods, per port and protocol ----------------
+def model_items(emulator: Emulator, namespace: str | None = None) -> tuple[str, ...]:
+    """The pods a truth table covers (`ns/name`): running pods with their own IP, all namespaces but
+    kube-system (or only `namespace`), in name order."""
+    return tuple(f"{p.namespace}/{p.name}" for p in _pods(emulator, namespace)
+                 if not p.host_network and (namespace is not None or p.namespace != "kube-system"))
+
+
+def model_ports(emulator: Emulator, items: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """Every (port, protocol) a covered pod declares (TCP and UDP), by protocol then port."""
+    store = emulator.cluster.store
+    found = set()
+    for item in items:
+        ns, name = item.split("/", 1)
+        for container in store.get("Pod", name, ns).containers:  # type: ignore[attr-defined]
+            found.update((p.container_port, p.protocol) for p in container.ports if p.protocol in ("TCP", "UDP"))
+    return tuple(sorted(found, key=lambda pp: (pp[1], pp[0])))
+
+
+def truth_tables(emulator: Emulator, namespace: str | None = None,
+                 ports: tuple[tuple[int, str], ...] | None = None) -> str:
+    """One e2e-format truth table (truthtable.go PrettyPrint: `.` allowed, `X` blocked) per port and protocol,
+    each pair probed once through the destination's `s-<ns>-<pod>` Service when it exists, else its pod IP."""
+    from netsim.verify.netpol_model import observe_table
+
+    items = model_items(emulator, namespace)
+    chosen = ports if ports is not None else model_ports(emulator, items)
+    parts = []
+    for port, protocol in chosen:
+        table = observe_table(emulator, items, port, protocol)
+        parts.append(f"port {port}, protocol {protocol}:\n\n{table.pretty()}\n")
+    return "\n".join(parts)

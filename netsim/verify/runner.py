@@ -27,7 +27,8 @@ from netsim.emulator.traffic import FlowSpec
 from netsim.errors import NotImplementedFeature
 from netsim.verify.expect import Check, check_all
 from netsim.verify.observe import Observation, observe, pods_by_host
-from netsim.verify.scenario import ApplyStep, DeleteStep, PendingStep, ScaleStep, Scenario, SendStep, Step
+from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, NodeStep, PendingStep, ScaleStep, Scenario,
+                                    SendStep, Step)
 from netsim.verify.summary import describe, rewrite_text
 
 # progress(step number from 1, steps in all, step name, connections done, connections in the step)
@@ -135,11 +136,20 @@ def run_steps(scenario: Scenario, emulator: Emulator, progress: Progress | None 
             yield _change(step, action, emulator)
 
 
-def _change(step: Step, action: ApplyStep | DeleteStep | ScaleStep, emulator: Emulator) -> StepReport:
-    """Apply a change through the store, settle, rebuild the network."""
+def _change(step: Step, action, emulator: Emulator) -> StepReport:
+    """Apply a change through the store (or the clock, or a node's machine), settle, rebuild the network."""
     cluster = emulator.cluster
     store = cluster.store
-    if isinstance(action, ApplyStep):
+    if isinstance(action, AdvanceStep):
+        cluster.advance(action.seconds)
+        what = f"{step.name} (now {cluster.clock.rfc3339()})"
+        kind = "advance"
+    elif isinstance(action, NodeStep):
+        _require(store, "Node", action.name, "", step)
+        (cluster.fail_node if action.action == "failNode" else cluster.recover_node)(action.name)
+        what = step.name
+        kind = action.action
+    elif isinstance(action, ApplyStep):
         objects = apply_manifests(store, action.manifests)
         what = "apply: " + ", ".join(f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}" for o in objects)
         kind = "apply"

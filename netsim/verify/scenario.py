@@ -21,10 +21,12 @@ The document (cluster/README.md has the whole format, with examples):
 `netsim run` takes the folder or the document's file. In a folder without
 `spec.manifests`, every manifest below the folder is loaded at the start,
 except the files `apply` steps name (they come in at their step). Given a
-file, the other documents of that file are loaded, then `spec.manifests`. Steps that
-need machinery netsim does not have yet (`advance`, `failNode`,
-`recoverNode`, `resolve`/`dig`) are read and checked here and raise
-NotImplementedFeature when the run reaches them, never passing silently.
+file, the other documents of that file are loaded, then `spec.manifests`. `advance:
+{seconds: N}` runs the simulated clock forward; `failNode: {name: NODE}` and
+`recoverNode: {name: NODE}` stop and restart a node's machine (issue #8).
+Steps that need machinery netsim does not have yet (`resolve`/`dig`) are
+read and checked here and raise NotImplementedFeature when the run reaches
+them, never passing silently.
 Everything a file names is read when the scenario loads: bad input stops the
 run before any step has run.
 """
@@ -163,6 +165,21 @@ class ScaleStep:
 
 
 @dataclass(frozen=True, slots=True)
+class AdvanceStep:
+    """Run the simulated clock forward by `seconds`: controllers, kubelets and timers act meanwhile."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStep:
+    """Stop (`failNode`) or restart (`recoverNode`) one node's machine."""
+
+    action: str   # "failNode" or "recoverNode"
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class PendingStep:
     """A step whose machinery is not built yet: the run stops here with NotImplementedFeature."""
 
@@ -177,7 +194,7 @@ class Step:
 
     index: int
     name: str
-    action: SendStep | ApplyStep | DeleteStep | ScaleStep | PendingStep
+    action: SendStep | ApplyStep | DeleteStep | ScaleStep | AdvanceStep | NodeStep | PendingStep
     field: str = ""  # where the step is in the document: `spec.steps[2]`, or `spec.traffic[0]` (the shorthand)
 
     def __post_init__(self) -> None:
@@ -187,13 +204,10 @@ class Step:
 
 # The steps that parse but cannot run yet: action -> the missing feature, named after its tracker issue.
 PENDING_ACTIONS = {
-    "advance": "advancing the simulated clock between steps (workload lifecycle, issue #8)",
-    "failNode": "failing a node (node lifecycle, issue #8)",
-    "recoverNode": "recovering a failed node (node lifecycle, issue #8)",
     "resolve": "DNS resolution from a pod (cluster DNS, issue #7)",
     "dig": "DNS queries from a pod (cluster DNS, issue #7)",
 }
-ACTIONS = ("send", "apply", "delete", "scale", *PENDING_ACTIONS)
+ACTIONS = ("send", "apply", "delete", "scale", "advance", "failNode", "recoverNode", *PENDING_ACTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +385,16 @@ def _step(item: Any, index: int, folder: Path) -> Step:
     if action == "scale":
         step = _scale(data)
         return Step(index, name or f"scale {step.kind} {step.namespace}/{step.name} to {step.replicas}", step)
+    if action == "advance":
+        seconds = data.get("seconds") if isinstance(data, Mapping) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise FieldError(f"must be a non-negative number of seconds, got {seconds!r}", "advance.seconds")
+        return Step(index, name or f"advance {seconds}s", AdvanceStep(float(seconds)))
+    if action in ("failNode", "recoverNode"):
+        node = data.get("name") if isinstance(data, Mapping) else None
+        if not isinstance(node, str) or not node:
+            raise FieldError("must name a node", f"{action}.name")
+        return Step(index, name or f"{action} {node}", NodeStep(action, node))
     return Step(index, name or action, PendingStep(action, PENDING_ACTIONS[action], data))
 
 

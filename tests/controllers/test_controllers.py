@@ -110,7 +110,8 @@ def test_unschedulable_pod_stays_pending_with_the_schedulers_message() -> None:
     assert pod.phase == "Pending" and not pod.node_name
     assert pod.condition("PodScheduled").message == (
         "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
-        "2 Insufficient cpu.")
+        "2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
+        "2 No preemption victims found for incoming pod.")
     assert failure_message(1, ["Too many pods"]) == "0/1 nodes are available: 1 Too many pods."
 
 

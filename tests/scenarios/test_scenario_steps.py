@@ -87,10 +87,10 @@ def test_a_failed_expectation_exits_1_saying_which_and_why(capsys, tmp_path: Pat
 def test_an_unbuilt_step_is_exit_2_naming_the_feature(capsys, tmp_path: Path) -> None:
     folder = failing_scenario(tmp_path)
     (folder / "scenario.yaml").write_text((folder / "scenario.yaml").read_text().replace(
-        "  steps:\n", "  steps:\n  - failNode: {name: kind-worker}\n"))
+        "  steps:\n", "  steps:\n  - dig: {from: pod/client, name: web}\n"))
     code, out, err = run(capsys, str(folder), "--pcap-dir", str(tmp_path / "p"))
     assert code == 2
-    assert err.startswith("error: ") and "failing a node (node lifecycle, issue #8) is not emulated yet" in err
+    assert err.startswith("error: ") and "DNS queries from a pod (cluster DNS, issue #7) is not emulated yet" in err
     assert "Traceback" not in err
 
 

@@ -98,9 +98,6 @@ def test_bad_steps_name_the_field(tmp_path: Path, body: str, field: str) -> None
 
 
 @pytest.mark.parametrize("action, feature", [
-    ("advance: {seconds: 30}", "issue #8"),
-    ("failNode: {name: kind-worker}", "failing a node"),
-    ("recoverNode: {name: kind-worker}", "recovering a failed node"),
     ("resolve: {from: pod/client, name: web.default.svc.cluster.local}", "issue #7"),
     ("dig: {from: pod/client, name: web}", "DNS queries"),
 ])
