@@ -32,14 +32,11 @@ the emulator.
 
 Chi-square: where the statistic match makes the choice random on both
 sides, the reached endpoints are compared as a 2 x k contingency table
-(homogeneity test); `chi2_sf` is the chi-square survival function through
-the regularized incomplete gamma function (series / continued fraction,
-Numerical Recipes 6.2), so no SciPy is needed.
+(homogeneity test, netsim.verify.stats: no SciPy needed).
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -47,6 +44,7 @@ from netsim.dataplane.trace import Outcome, StepKind, WalkResult
 from netsim.live.apps import Arrival
 from netsim.live.capture import Frame
 from netsim.packet import Packet, Proto, TcpFlag
+from netsim.verify import stats
 from netsim.verify.summary import packet_path, reply_packet
 
 HopTuple = tuple[str, str, str, str, int, int]  # host, interface, src, dst, dport (0 for ICMP), ttl
@@ -306,54 +304,5 @@ def point_count(view: View) -> int:
 def homogeneity(a: Counter, b: Counter) -> tuple[float, int, float]:
     """(chi-square statistic, degrees of freedom, p-value) that `a` and `b` come from one distribution."""
     keys = sorted(set(a) | set(b), key=str)
-    na, nb = sum(a.values()), sum(b.values())
-    if len(keys) < 2 or not na or not nb:
-        return 0.0, 0, 1.0
-    stat = 0.0
-    for key in keys:
-        column = a[key] + b[key]
-        for observed, total in ((a[key], na), (b[key], nb)):
-            expected = total * column / (na + nb)
-            stat += (observed - expected) ** 2 / expected
-    df = len(keys) - 1
-    return stat, df, chi2_sf(stat, df)
-
-
-def chi2_sf(x: float, df: int) -> float:
-    """P(X >= x) for X chi-square with `df` degrees of freedom."""
-    if x <= 0:
-        return 1.0
-    return _gamma_q(df / 2.0, x / 2.0)
-
-
-def _gamma_q(a: float, x: float) -> float:
-    """The regularized upper incomplete gamma function Q(a, x)."""
-    log_front = a * math.log(x) - x - math.lgamma(a)
-    if x < a + 1:  # series for P, then Q = 1 - P
-        term = total = 1.0 / a
-        n = a
-        for _ in range(1000):
-            n += 1
-            term *= x / n
-            total += term
-            if abs(term) < abs(total) * 1e-15:
-                break
-        return max(0.0, 1.0 - total * math.exp(log_front))
-    tiny = 1e-300  # Lentz's continued fraction for Q
-    b = x + 1 - a
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 1000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < 1e-15:
-            break
-    return math.exp(log_front) * h
+    result = stats.homogeneity([a[k] for k in keys], [b[k] for k in keys])
+    return result.statistic, result.df, result.p_value

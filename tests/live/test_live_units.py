@@ -11,7 +11,8 @@ from netsim.live import registry
 from ipaddress import IPv4Address
 
 from netsim.live.capture import Frame
-from netsim.live.compare import View, chi2_sf, differences, frame_points, homogeneity
+from netsim.live.compare import View, differences, frame_points, homogeneity
+from netsim.verify.stats import chi2_sf
 from netsim.packet import Packet, Proto
 
 
