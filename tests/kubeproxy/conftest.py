@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import pytest
 
-from kp_support import GOLDEN_DIR, assert_text_equal
 
 
 @pytest.fixture
-def golden(request):
-    try:
-        update = bool(request.config.getoption("--update-golden"))
-    except ValueError:
-        update = False
+def golden(golden_file):
+    """check(scenario, node, text, suffix): the suite's golden comparison under tests/golden/kubeproxy/."""
 
     def check(scenario: str, node: str, text: str, suffix: str = ".rules") -> None:
-        path = GOLDEN_DIR / scenario / f"{node}{suffix}"
-        if update:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            return
-        if not path.exists():
-            pytest.fail(f"missing golden file {path}; run pytest --update-golden and review it")
-        assert_text_equal(path.read_text(), text, f"golden {path.relative_to(GOLDEN_DIR.parents[2])}")
+        golden_file(f"kubeproxy/{scenario}/{node}{suffix}", text)
 
     return check
