@@ -259,6 +259,34 @@ def _job_containers(obj: Resource, now: float) -> str:
 def _job_images(obj: Resource, now: float) -> str:
     return ",".join(c.get("image", "") for c in obj.get("spec.jobTemplate.spec.template.spec.containers") or [])
 
+def _access_modes(path: str) -> Callable[[Resource, float], str]:
+    """Access modes abbreviated and joined as kubectl's GetAccessModesAsString (RWO, ROX, RWX, RWOP)."""
+    order = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP"))
+
+    def get(obj: Resource, now: float) -> str:
+        modes = set(obj.get(path) or ())
+        return ",".join(short for mode, short in order if mode in modes)
+    return get
+
+
+def _pv_claim(obj: Resource, now: float) -> str:
+    ref = obj.spec.get("claimRef") or {}
+    return f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+
+
+def _pvc_capacity(obj: Resource, now: float) -> str:
+    return str((obj.status.get("capacity") or {}).get("storage", "")) if obj.spec.get("volumeName") else ""
+
+
+def _pvc_status(obj: Resource, now: float) -> str:
+    return "Terminating" if obj.deletion_timestamp else str(obj.status.get("phase", ""))
+
+
+def _sc_name(obj: Resource, now: float) -> str:
+    return f"{obj.name} (default)" if obj.annotations.get("storageclass.kubernetes.io/is-default-class") == "true" \
+        else obj.name
+
+
 # kind → (columns, extra columns for -o wide)
 TABLES: dict[str, tuple[tuple[Column, ...], tuple[Column, ...]]] = {
     "Pod": (
@@ -321,6 +349,31 @@ TABLES: dict[str, tuple[tuple[Column, ...], tuple[Column, ...]]] = {
         (),
     ),
     "Namespace": ((NAME, ("STATUS", _field("status.phase", "Active")), AGE), ()),
+    "PersistentVolume": (
+        (NAME, ("CAPACITY", lambda o, now: str((o.spec.get("capacity") or {}).get("storage", ""))),
+         ("ACCESS MODES", _access_modes("spec.accessModes")),
+         ("RECLAIM POLICY", _field("spec.persistentVolumeReclaimPolicy", "")),
+         ("STATUS", lambda o, now: "Terminating" if o.deletion_timestamp else str(o.status.get("phase", ""))),
+         ("CLAIM", _pv_claim), ("STORAGECLASS", _field("spec.storageClassName", "")),
+         ("VOLUMEATTRIBUTESCLASS", _field("spec.volumeAttributesClassName", "<unset>")),
+         ("REASON", _field("status.reason", "")), AGE),
+        (("VOLUMEMODE", _field("spec.volumeMode", "<unset>")),),
+    ),
+    "PersistentVolumeClaim": (
+        (NAME, ("STATUS", _pvc_status), ("VOLUME", _field("spec.volumeName", "")), ("CAPACITY", _pvc_capacity),
+         ("ACCESS MODES", lambda o, now: _access_modes("status.accessModes")(o, now) if o.spec.get("volumeName")
+          else ""),
+         ("STORAGECLASS", _field("spec.storageClassName", "")),   # GetPersistentVolumeClaimClass: "" when unset
+         ("VOLUMEATTRIBUTESCLASS", _field("spec.volumeAttributesClassName", "<unset>")), AGE),
+        (("VOLUMEMODE", _field("spec.volumeMode", "<unset>")),),
+    ),
+    "StorageClass": (
+        (("NAME", _sc_name), ("PROVISIONER", _field("provisioner", "")),
+         ("RECLAIMPOLICY", _field("reclaimPolicy", "Delete")),
+         ("VOLUMEBINDINGMODE", _field("volumeBindingMode", "Immediate")),
+         ("ALLOWVOLUMEEXPANSION", lambda o, now: "true" if o.get("allowVolumeExpansion") else "false"), AGE),
+        (),
+    ),
     "ConfigMap": ((NAME, ("DATA", lambda o, now: str(len(o.get("data") or {}) + len(o.get("binaryData") or {}))),
                    AGE), ()),
     "Secret": ((NAME, ("TYPE", _field("type", "Opaque")),

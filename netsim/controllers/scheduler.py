@@ -6,7 +6,12 @@ matchExpressions and matchFields), NodeResourcesFit (cpu, memory, pods, any
 requested resource), then PodTopologySpread (DoNotSchedule constraints:
 the skew over the eligible nodes' domains stays within maxSkew) and
 InterPodAffinity (required pod affinity and anti-affinity, the existing
-pods' anti-affinity included). Scoring adds, with the default profile's
+pods' anti-affinity included); VolumeBinding (controllers/volumes.py: a
+missing or unbound Immediate claim fails the pod on every node, a bound
+volume's node affinity must admit the node, an unbound WaitForFirstConsumer
+claim needs a matching volume or a class that can provision there; the chosen
+node is written to the claim's selected-node annotation) runs after
+NodeResourcesFit. Scoring adds, with the default profile's
 weights, TaintToleration (PreferNoSchedule), preferred NodeAffinity,
 preferred InterPodAffinity and ScheduleAnyway PodTopologySpread; the
 system default spread constraints and BalancedAllocation are not applied. Scoring is LeastAllocated on cpu and memory (plus the plugins below); ties are
@@ -41,6 +46,7 @@ from netsim.api.errors import Forbidden
 from netsim.api.objects import Node, Pod
 from netsim.api.quantity import Quantity
 from netsim.api.store import Store
+from netsim.controllers import volumes
 from netsim.controllers.workloads import add_disruption_target
 
 COMPONENT = "default-scheduler"
@@ -410,8 +416,10 @@ def _schedule_one(store: Store, rng, pod: Pod, nodes: list, used: dict, counts: 
     by_name = {n.name: n for n in nodes}
     placed = [(p, p.node_name) for p in store.list("Pod")
               if p.node_name and p.phase not in ("Succeeded", "Failed")]
+    problem = volumes.pod_volume_problem(store, pod)          # VolumeBinding's PreFilter
     for node in nodes:
-        why = _unfit_reasons(pod, node, used, counts) or inter_pod_reasons(pod, node, by_name, placed)
+        why = ([problem] if problem else _unfit_reasons(pod, node, used, counts)
+               or volumes.volume_reasons(store, pod, node) or inter_pod_reasons(pod, node, by_name, placed))
         per_node[node.name] = why
         if why:
             reasons.extend(why)
@@ -425,6 +433,9 @@ def _schedule_one(store: Store, rng, pod: Pod, nodes: list, used: dict, counts: 
         if preemption is None:
             return
         message = failure_message(len(nodes), reasons, preemption) if nodes else "no nodes available to schedule pods"
+        if problem and nodes:
+            message = f"0/{len(nodes)} nodes are available: {problem}. preemption: " \
+                      f"0/{len(nodes)} nodes are available: {len(nodes)} {NOT_HELPFUL}."
         condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
                      "lastProbeTime": None, "lastTransitionTime": store.now()}
         current = pod.condition("PodScheduled")
@@ -446,6 +457,7 @@ def _schedule_one(store: Store, rng, pod: Pod, nodes: list, used: dict, counts: 
         d.setdefault("status", {})["conditions"] = [
             {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": store.now()}]
 
+    volumes.select_node(store, pod, chosen.name)              # VolumeBinding's PreBind
     store.update(pod.evolve(bind))
     store.record_event(pod, "Normal", "Scheduled",
                        f"Successfully assigned {pod.namespace}/{pod.name} to {chosen.name}", COMPONENT)

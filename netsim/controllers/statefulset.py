@@ -16,6 +16,12 @@ revision is a ControllerRevision `<set>-<hash>`.
   at a time, waiting for each to be Ready. OnDelete: pods change only when
   the user deletes them.
 Failed pods are deleted and recreated.
+
+volumeClaimTemplates: before creating ordinal n the controller creates each
+missing claim `<template>-<set>-<n>` (labelled with the set's selector) and
+mounts it in place of the template's volume of that name. Claims are kept
+when pods or the set go away (persistentVolumeClaimRetentionPolicy Retain,
+the default; Delete is not built), so a recreated pod mounts its old claim.
 """
 
 from __future__ import annotations
@@ -129,12 +135,43 @@ def _create(store: Store, sts: StatefulSet, n: int, revision: str) -> None:
     meta["labels"] = {**dict(meta.get("labels") or {}), REVISION_LABEL: revision, POD_NAME_LABEL: name,
                       POD_INDEX_LABEL: str(n)}
     spec = copy.deepcopy(template.get("spec") or {})
+    claims = _claims(store, sts, n)
+    if claims:
+        kept = [v for v in spec.get("volumes") or () if v.get("name") not in claims]
+        spec["volumes"] = kept + [{"name": t, "persistentVolumeClaim": {"claimName": c}}
+                                  for t, c in sorted(claims.items())]
     spec["hostname"] = name
     if sts.spec.get("serviceName"):
         spec["subdomain"] = sts.spec["serviceName"]
     store.create({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
     store.record_event(sts, "Normal", "SuccessfulCreate", f"create Pod {name} in StatefulSet {sts.name} successful",
                        COMPONENT)
+
+
+def claim_name(template: str, sts_name: str, n: int) -> str:
+    """The claim of ordinal n for one volumeClaimTemplate (getPersistentVolumeClaimName)."""
+    return f"{template}-{sts_name}-{n}"
+
+
+def _claims(store: Store, sts: StatefulSet, n: int) -> dict[str, str]:
+    """Create ordinal n's missing claims (createPersistentVolumeClaims); template name -> claim name."""
+    names = {}
+    labels = dict((sts.spec.get("selector") or {}).get("matchLabels") or {})
+    for template in sts.spec.get("volumeClaimTemplates") or ():
+        tmeta = template.get("metadata") or {}
+        name = claim_name(tmeta.get("name", ""), sts.name, n)
+        names[tmeta.get("name", "")] = name
+        if store.try_get("PersistentVolumeClaim", name, sts.namespace) is None:
+            meta = {"name": name, "namespace": sts.namespace,
+                    "labels": {**dict(tmeta.get("labels") or {}), **labels}}
+            if tmeta.get("annotations"):
+                meta["annotations"] = dict(tmeta["annotations"])
+            store.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
+                          "spec": copy.deepcopy(template.get("spec") or {})})
+            store.record_event(sts, "Normal", "SuccessfulCreate",
+                               f"create Claim {name} Pod {sts.name}-{n} in StatefulSet {sts.name} success",
+                               COMPONENT)
+    return names
 
 
 def _delete(store: Store, sts: StatefulSet, pod: Pod) -> None:

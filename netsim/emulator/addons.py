@@ -1,5 +1,6 @@
 """The add-ons kubeadm installs with a cluster: CoreDNS (the coredns Deployment, its ConfigMap and ServiceAccount, the kube-dns Service);
-and the L7 controllers the manifests ask for: ingress-nginx, Envoy Gateway's per-Gateway proxies.
+and the L7 controllers the manifests ask for: ingress-nginx, Envoy Gateway's per-Gateway proxies; and kind's
+default StorageClass `standard` (default_storage_class).
 
 The manifests follow kubeadm's cmd/kubeadm/app/phases/addons/dns/manifests.go
 (CoreDNSDeployment, CoreDNSConfigMap, CoreDNSServiceAccount, CoreDNSService)
@@ -159,6 +160,25 @@ def install_addons(store: Store, topology: Topology, manifests: Sequence[Manifes
         key = ObjectKey(data["kind"], meta.get("namespace", ""), meta["name"])
         if key not in given and store.try_get(key.kind, key.name, key.namespace) is None:
             store.create(data)
+    standard = default_storage_class(store.now())
+    if ObjectKey("StorageClass", "", "standard") not in given and store.try_get("StorageClass", "standard") is None:
+        store.create(standard, restore=True)   # its uid is fixed: the apiserver's generator draws nothing
+
+
+def default_storage_class(now: str) -> dict:
+    """kind's default StorageClass `standard` (rancher.io/local-path, WaitForFirstConsumer, Delete).
+
+    kind installs it with local-path-provisioner; netsim's volume controller plays the provisioner, so the
+    local-path-storage Deployment is not created. The uid is derived from the name, so adding the class
+    changes no other object's generated uid or name.
+    """
+    digest = hashlib.sha256(b"storageclass/standard").hexdigest()
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "standard", "uid": f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-"
+                                                   f"{digest[20:32]}", "creationTimestamp": now,
+                         "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer"}
 
 
 def is_coredns_pod(pod) -> bool:

@@ -27,7 +27,7 @@ from netsim.api.load import Manifest
 from netsim.api.store import Store
 from netsim.api.topology import Topology
 from netsim.controllers import (apiserver, cronjob, daemonset, deployment, endpointslice, job, nodelifecycle,
-                                replicaset, scheduler, servicelb, statefulset)
+                                replicaset, scheduler, servicelb, statefulset, volumes)
 from netsim.controllers.allocation import ServiceAllocator
 from netsim.auth import aggregation
 from netsim.emulator.addons import install_addons, reconcile_l7_status
@@ -111,6 +111,7 @@ class Cluster:
         daemonset.reconcile(store)
         self.wake_at(cronjob.reconcile(store, now))
         self.wake_at(job.reconcile(store, now))
+        volumes.reconcile(store)
         scheduler.reconcile(store, self.scheduler_rng)
         for node in store.list("Node"):
             kubelet = self._kubelet(node)

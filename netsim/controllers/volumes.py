@@ -1,0 +1,325 @@
+"""The persistent volume controller, a dynamic provisioner and the pvc/pv protection controllers.
+
+As kube-controller-manager's persistentvolume controller (pv_controller.go
+syncClaim / syncVolume) and the external provisioners it hands claims to:
+
+- A claim binds to the smallest Available volume that matches it: the same
+  storageClassName, capacity ≥ the request, every requested access mode, the
+  claim's label selector, and (once a node is selected) node affinity that
+  admits that node; ties go by name. Both sides are written: the volume's
+  claimRef and phase Bound, the claim's volumeName, capacity, access modes
+  and phase Bound, with the `pv.kubernetes.io/bind-completed` and
+  `bound-by-controller` annotations.
+- A class with volumeBindingMode WaitForFirstConsumer leaves its claims
+  Pending (event WaitForFirstConsumer) until the scheduler has put a pod on a
+  node and written the `volume.kubernetes.io/selected-node` annotation.
+- With no match and a class whose provisioner is not
+  `kubernetes.io/no-provisioner`, a volume `pvc-<claim uid>` is provisioned
+  with the class's reclaimPolicy and node affinity for the selected node's
+  topology domain (its zone; its hostname for rancher.io/local-path), or the
+  class's first allowedTopologies term when no node is selected.
+- A Bound volume whose claim is gone becomes Released; reclaimPolicy Delete
+  then deletes it.
+- `kubernetes.io/pvc-protection` keeps a claim while a pod that is not
+  Succeeded or Failed uses it; `kubernetes.io/pv-protection` keeps a volume
+  while it is Bound.
+
+A claim without storageClassName gets the default class (the
+`storageclass.kubernetes.io/is-default-class` annotation), as the
+DefaultStorageClass admission plugin does, here at its first sync.
+Not built: volume expansion, Recycle, the claim retention policy's Delete.
+"""
+
+from __future__ import annotations
+
+from netsim.api.objects import Node, Pod, Resource
+from netsim.api.quantity import Quantity
+from netsim.api.selector import LabelSelector
+from netsim.api.store import Store
+
+COMPONENT = "persistentvolume-controller"
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+PV_PROTECTION = "kubernetes.io/pv-protection"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
+BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+ZONE_KEY = "topology.kubernetes.io/zone"
+HOSTNAME_KEY = "kubernetes.io/hostname"
+# provisioner -> the node label its volumes are pinned to (the zone unless listed).
+PROVISIONER_TOPOLOGY = {
+    "rancher.io/local-path": HOSTNAME_KEY,   # a directory on one node
+}
+
+
+def reconcile(store: Store) -> None:
+    """One pass: protection finalizers, claim binding and provisioning, released volumes."""
+    _protect(store)
+    for claim in store.list("PersistentVolumeClaim"):
+        if not claim.deletion_timestamp:
+            _sync_claim(store, claim)
+    for volume in store.list("PersistentVolume"):
+        _sync_volume(store, volume)
+
+
+def default_class(store: Store) -> Resource | None:
+    """The StorageClass annotated as the default (the newest wins, as the admission plugin picks)."""
+    marked = [sc for sc in store.list("StorageClass") if sc.annotations.get(DEFAULT_CLASS) == "true"]
+    return max(marked, key=lambda sc: (sc.creation_timestamp, sc.name), default=None)
+
+
+def claim_class(store: Store, claim: Resource) -> Resource | None:
+    """The claim's StorageClass object, if it names one that exists."""
+    name = claim.spec.get("storageClassName")
+    return store.try_get("StorageClass", name) if name else None
+
+
+def wait_for_first_consumer(store: Store, claim: Resource) -> bool:
+    """Whether binding of this claim waits until a pod using it is scheduled."""
+    sc = claim_class(store, claim)
+    return sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
+
+
+def _storage(obj: Resource, path: str) -> Quantity:
+    return Quantity.parse(str((obj.get(path) or {}).get("storage", "0")))
+
+
+def volume_fits_node(volume: Resource, node: Node) -> bool:
+    """The volume's spec.nodeAffinity admits the node (no affinity: every node)."""
+    from netsim.controllers.scheduler import node_selector_term_matches
+
+    required = (volume.get("spec.nodeAffinity") or {}).get("required")
+    if not required:
+        return True
+    return any(node_selector_term_matches(t, node) for t in required.get("nodeSelectorTerms") or ())
+
+
+def matching_volume(store: Store, claim: Resource, node: Node | None) -> Resource | None:
+    """The smallest Available volume the claim can bind (findBestMatchForClaim), None if none."""
+    want = _storage(claim, "spec.resources.requests")
+    modes = set(claim.spec.get("accessModes") or ())
+    klass = claim.spec.get("storageClassName") or ""
+    selector = claim.spec.get("selector")
+    fits = []
+    for pv in store.list("PersistentVolume"):
+        ref = pv.spec.get("claimRef") or {}
+        if pv.deletion_timestamp or pv.status.get("phase") not in (None, "Pending", "Available"):
+            continue
+        if ref and (ref.get("name"), ref.get("namespace")) != (claim.name, claim.namespace):
+            continue
+        if (pv.spec.get("storageClassName") or "") != klass or _storage(pv, "spec.capacity") < want:
+            continue
+        if not modes <= set(pv.spec.get("accessModes") or ()):
+            continue
+        if selector is not None and not LabelSelector.from_dict(dict(selector)).matches(pv.labels):
+            continue
+        if node is not None and not volume_fits_node(pv, node):
+            continue
+        fits.append(pv)
+    return min(fits, key=lambda pv: (_storage(pv, "spec.capacity"), pv.name), default=None)
+
+
+def can_provision(store: Store, claim: Resource, node: Node) -> bool:
+    """Whether the claim's class can provision a volume usable from `node` (allowedTopologies)."""
+    sc = claim_class(store, claim)
+    if sc is None or sc.get("provisioner") == NO_PROVISIONER:
+        return False
+    terms = sc.get("allowedTopologies") or []
+    return not terms or any(all(node.labels.get(e.get("key")) in (e.get("values") or ())
+                                for e in t.get("matchLabelExpressions") or ()) for t in terms)
+
+
+def _protect(store: Store) -> None:
+    """Add the protection finalizers; drop them when nothing needs the object any more."""
+    users = {(v["persistentVolumeClaim"]["claimName"], p.namespace)
+             for p in store.list("Pod") if p.phase not in ("Succeeded", "Failed")
+             for v in p.spec.get("volumes") or () if v.get("persistentVolumeClaim")}
+    for kind, finalizer in (("PersistentVolumeClaim", PVC_PROTECTION), ("PersistentVolume", PV_PROTECTION)):
+        for obj in store.list(kind):
+            present = finalizer in obj.finalizers
+            if obj.deletion_timestamp:
+                busy = (obj.name, obj.namespace) in users if kind == "PersistentVolumeClaim" \
+                    else obj.status.get("phase") == "Bound"
+                if present and not busy:
+                    store.update(obj.evolve(lambda d, f=finalizer: d["metadata"].__setitem__(
+                        "finalizers", [x for x in d["metadata"]["finalizers"] if x != f])))
+            elif not present:
+                store.update(obj.evolve(lambda d, f=finalizer: d["metadata"].setdefault("finalizers", []).append(f)))
+
+
+def _sync_claim(store: Store, claim: Resource) -> None:
+    if "storageClassName" not in claim.spec:
+        sc = default_class(store)
+        if sc is not None:
+            claim = store.update(claim.evolve(lambda d: d["spec"].__setitem__("storageClassName", sc.name)))
+    if claim.spec.get("volumeName"):
+        pv = store.try_get("PersistentVolume", claim.spec["volumeName"])
+        if pv is not None and (pv.spec.get("claimRef") or {}).get("uid") == claim.uid:
+            _bind(store, pv, claim)
+        elif claim.status.get("phase") == "Bound":
+            store.update(claim.evolve(lambda d: d["status"].__setitem__("phase", "Lost")))
+        return
+    node_name = claim.annotations.get(SELECTED_NODE)
+    node = store.try_get("Node", node_name) if node_name else None
+    if wait_for_first_consumer(store, claim) and node is None:
+        _event_once(store, claim, "Normal", "WaitForFirstConsumer",
+                    "waiting for first consumer to be created before binding")
+        return
+    pv = matching_volume(store, claim, node)  # type: ignore[arg-type]
+    if pv is not None:
+        _bind(store, pv, claim)
+        return
+    sc = claim_class(store, claim)
+    if sc is None or sc.get("provisioner") == NO_PROVISIONER:
+        message = ("no persistent volumes available for this claim and no storage class is set"
+                   if not claim.spec.get("storageClassName") else
+                   f'storageclass.storage.k8s.io "{claim.spec["storageClassName"]}" not found' if sc is None
+                   else "no persistent volumes available for this claim")
+        _event_once(store, claim, "Normal" if sc is not None else "Warning", "FailedBinding", message)
+        return
+    _provision(store, claim, sc, node)  # type: ignore[arg-type]
+
+
+def _provision(store: Store, claim: Resource, sc: Resource, node: Node | None) -> None:
+    """Create the volume for the claim as the class's provisioner would, then bind it."""
+    name = f"pvc-{claim.uid}"
+    provisioner = sc.get("provisioner")
+    if store.try_get("PersistentVolume", name) is None:
+        key = PROVISIONER_TOPOLOGY.get(provisioner, ZONE_KEY)
+        terms = []
+        if node is not None and node.labels.get(key):
+            terms = [{"matchExpressions": [{"key": key, "operator": "In", "values": [node.labels[key]]}]}]
+        elif sc.get("allowedTopologies"):
+            terms = [{"matchExpressions": [{"key": e["key"], "operator": "In", "values": list(e.get("values") or ())}
+                                           for e in t.get("matchLabelExpressions") or ()]}
+                     for t in sc.get("allowedTopologies")[:1]]
+        request = ((claim.spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
+        spec = {"capacity": {"storage": str(request)},
+                "accessModes": list(claim.spec.get("accessModes") or ()),
+                "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
+                "storageClassName": sc.name, "volumeMode": claim.spec.get("volumeMode", "Filesystem"),
+                "claimRef": _claim_ref(claim)}
+        if provisioner == "rancher.io/local-path":   # a directory under the node's local-path root
+            spec["hostPath"] = {"path": f"/var/local-path-provisioner/{name}_{claim.namespace}_{claim.name}",
+                                "type": "DirectoryOrCreate"}
+        else:
+            spec["csi"] = {"driver": provisioner, "volumeHandle": name}
+        if terms:
+            spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": terms}}
+        store.create({"apiVersion": "v1", "kind": "PersistentVolume",
+                      "metadata": {"name": name, "annotations": {PROVISIONED_BY: provisioner}},
+                      "spec": spec})
+        store.record_event(claim, "Normal", "ProvisioningSucceeded",
+                           f"Successfully provisioned volume {name}", provisioner)
+    if STORAGE_PROVISIONER not in claim.annotations:
+        claim = store.update(claim.evolve(lambda d: d["metadata"].setdefault("annotations", {}).__setitem__(
+            STORAGE_PROVISIONER, provisioner)))
+    _bind(store, store.get("PersistentVolume", name), claim)
+
+
+def _claim_ref(claim: Resource) -> dict:
+    return {"kind": "PersistentVolumeClaim", "namespace": claim.namespace, "name": claim.name, "uid": claim.uid,
+            "apiVersion": "v1", "resourceVersion": claim.resource_version}
+
+
+def _bind(store: Store, pv: Resource, claim: Resource) -> None:
+    """Write both halves of the binding (bindVolumeToClaim, then bindClaimToVolume)."""
+    def volume(d: dict) -> None:
+        ref = d["spec"].get("claimRef") or {}
+        if ref.get("uid") != claim.uid:
+            d["spec"]["claimRef"] = _claim_ref(claim)
+            d["metadata"].setdefault("annotations", {})[BOUND_BY_CONTROLLER] = "yes"
+        d.setdefault("status", {})["phase"] = "Bound"
+
+    pv = store.update(pv.evolve(volume))
+
+    def bound(d: dict) -> None:
+        d["spec"]["volumeName"] = pv.name
+        notes = d["metadata"].setdefault("annotations", {})
+        notes[BIND_COMPLETED] = "yes"
+        if not claim.spec.get("volumeName"):
+            notes[BOUND_BY_CONTROLLER] = "yes"
+        d["status"] = {"phase": "Bound", "accessModes": list(pv.spec.get("accessModes") or ()),
+                       "capacity": dict(pv.spec.get("capacity") or {})}
+
+    store.update(claim.evolve(bound))
+
+
+def _sync_volume(store: Store, pv: Resource) -> None:
+    ref = pv.spec.get("claimRef")
+    phase = pv.status.get("phase")
+    if not ref:
+        if phase != "Available" and not pv.deletion_timestamp:
+            store.update(pv.evolve(lambda d: d.setdefault("status", {}).__setitem__("phase", "Available")))
+        return
+    claim = store.try_get("PersistentVolumeClaim", ref.get("name", ""), ref.get("namespace", ""))
+    if claim is not None and (not ref.get("uid") or claim.uid == ref.get("uid")):
+        return
+    if not ref.get("uid") and phase != "Available":   # pre-bound to a claim not created yet
+        store.update(pv.evolve(lambda d: d.setdefault("status", {}).__setitem__("phase", "Available")))
+        return
+    if phase not in ("Released", "Failed") and ref.get("uid"):
+        pv = store.update(pv.evolve(lambda d: d.setdefault("status", {}).__setitem__("phase", "Released")))
+    if pv.status.get("phase") == "Released" and pv.spec.get("persistentVolumeReclaimPolicy") == "Delete" \
+            and not pv.deletion_timestamp:
+        store.delete("PersistentVolume", pv.name)
+
+
+def _event_once(store: Store, obj: Resource, type_: str, reason: str, message: str) -> None:
+    """Record the event unless the same one is already the latest about the object (no count churn)."""
+    if any(e.involved_object.get("uid") == obj.uid and e.reason == reason and e.message == message
+           for e in store.list("Event", obj.namespace or "default")):
+        return
+    store.record_event(obj, type_, reason, message, COMPONENT)
+
+
+def pod_claims(pod: Pod) -> list[str]:
+    """The claim names the pod's volumes use, in spec order."""
+    return [v["persistentVolumeClaim"]["claimName"] for v in pod.spec.get("volumes") or ()
+            if (v.get("persistentVolumeClaim") or {}).get("claimName")]
+
+
+# --- the scheduler's VolumeBinding and VolumeZone filters --------------------------------------
+VOLUME_NODE_AFFINITY_CONFLICT = "node(s) had volume node affinity conflict"
+NO_VOLUMES_TO_BIND = "node(s) didn't find available persistent volumes to bind"
+UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
+
+
+def pod_volume_problem(store: Store, pod: Pod) -> str:
+    """VolumeBinding's PreFilter: why no node can take the pod (a missing or unbound Immediate claim); '' if none."""
+    for name in pod_claims(pod):
+        claim = store.try_get("PersistentVolumeClaim", name, pod.namespace)
+        if claim is None:
+            return f'persistentvolumeclaim "{name}" not found'
+        if claim.deletion_timestamp:
+            return f'persistentvolumeclaim "{name}" is being deleted'
+        if not claim.spec.get("volumeName") and not wait_for_first_consumer(store, claim):
+            return UNBOUND_IMMEDIATE
+    return ""
+
+
+def volume_reasons(store: Store, pod: Pod, node: Node) -> list[str]:
+    """VolumeBinding's Filter on one node: bound volumes' node affinity, and a way to bind the unbound ones."""
+    for name in pod_claims(pod):
+        claim = store.try_get("PersistentVolumeClaim", name, pod.namespace)
+        if claim is None:
+            continue
+        if claim.spec.get("volumeName"):
+            pv = store.try_get("PersistentVolume", claim.spec["volumeName"])
+            if pv is not None and not volume_fits_node(pv, node):
+                return [VOLUME_NODE_AFFINITY_CONFLICT]
+        elif matching_volume(store, claim, node) is None and not can_provision(store, claim, node):
+            return [NO_VOLUMES_TO_BIND]
+    return []
+
+
+def select_node(store: Store, pod: Pod, node_name: str) -> None:
+    """VolumeBinding's PreBind: mark the pod's unbound WaitForFirstConsumer claims with the chosen node."""
+    for name in pod_claims(pod):
+        claim = store.try_get("PersistentVolumeClaim", name, pod.namespace)
+        if claim is not None and not claim.spec.get("volumeName") and SELECTED_NODE not in claim.annotations:
+            store.update(claim.evolve(lambda d: d["metadata"].setdefault("annotations", {}).__setitem__(
+                SELECTED_NODE, node_name)))
