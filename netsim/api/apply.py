@@ -46,7 +46,12 @@ def _apply_one(store: Store, manifest: Manifest, restore: bool) -> Resource:
 
 
 def _update(store: Store, obj: Resource) -> Resource:
-    """Replace the stored object's spec and labels with the manifest's, keeping server-set fields."""
+    """Merge the manifest into the stored object, keeping server-set fields it does not name.
+
+    This is what kubectl apply does for an object without a last-applied
+    configuration: maps merge key by key (so a claim keeps its bound
+    volumeName), lists and values replace; labels and annotations replace.
+    """
     current = store.get(obj.kind, obj.name, obj.namespace or "default")
     incoming = obj.to_dict()
 
@@ -54,9 +59,19 @@ def _update(store: Store, obj: Resource) -> Resource:
         meta = data["metadata"]
         for key, value in incoming.items():
             if key not in ("metadata", "status"):
-                data[key] = value
+                data[key] = _merged(data.get(key), value)
         for key in ("labels", "annotations"):
             if key in incoming.get("metadata", {}):
                 meta[key] = incoming["metadata"][key]
 
     return store.update(current.evolve(merge))
+
+
+def _merged(old, new):
+    """`new` laid over `old`: maps recursively, anything else replaced."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = dict(old)
+        for key, value in new.items():
+            out[key] = _merged(old.get(key), value)
+        return out
+    return new

@@ -8,8 +8,11 @@ the user set are never changed.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
+
+from netsim.api.errors import FieldError
 
 
 def _set(node: dict, key: str, value: Any) -> Any:
@@ -203,6 +206,58 @@ def _storageclass(d: dict) -> None:
     _set(d, "volumeBindingMode", "Immediate")
 
 
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def go_base64_error(text: str) -> int | None:
+    """Where Go's base64.StdEncoding.DecodeString fails (CorruptInputError's byte offset), None when it decodes."""
+    si, n = 0, len(text)
+    while True:
+        j = 0
+        while j < 4:
+            if si == n:
+                if j == 0:
+                    return None
+                return si - j          # a quantum cut short: padding is required
+            ch = text[si]
+            si += 1
+            if ch in _B64:
+                j += 1
+                continue
+            if ch in "\r\n":
+                continue
+            if ch != "=" or j < 2:
+                return si - 1
+            if j == 2:                 # "==" expected: the first one is consumed
+                while si < n and text[si] in "\r\n":
+                    si += 1
+                if si == n:
+                    return n
+                if text[si] != "=":
+                    return si - 1
+                si += 1
+            while si < n and text[si] in "\r\n":
+                si += 1
+            return si if si < n else None
+
+
+def _secret(d: dict) -> None:
+    """stringData merges into data base64-encoded (the Secret REST strategy), after data is checked as base64."""
+    data = d.get("data") or {}
+    for key, value in data.items():
+        at = go_base64_error(str(value))
+        if at is not None:
+            raise FieldError(f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at '
+                             f"input byte {at}", f"data[{key}]")
+    string_data = d.pop("stringData", None) or {}
+    if string_data:
+        merged = dict(data)
+        for key, value in string_data.items():
+            merged[key] = base64.b64encode(str(value).encode()).decode()
+        d["data"] = merged
+    _set(d, "type", "Opaque")
+
+
 def _priorityclass(d: dict) -> None:
     _set(d, "preemptionPolicy", "PreemptLowerPriority")
 
@@ -219,6 +274,7 @@ DEFAULTERS: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "PriorityClass": _priorityclass,
     "ReplicaSet": _replicaset,
+    "Secret": _secret,
     "Service": _service,
     "StatefulSet": _statefulset,
     "StorageClass": _storageclass,

@@ -36,6 +36,7 @@ GENERATION_KINDS = frozenset({
 # Finalizers the garbage collector itself owns (metav1.FinalizerOrphanDependents, FinalizerDeleteDependents).
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
+NAMESPACE_FINALIZER = "kubernetes"   # the namespace controller's spec finalizer (v1.FinalizerKubernetes)
 
 Admission = Callable[["Store", dict], None]
 
@@ -162,6 +163,9 @@ class Store:
         validate(data)
         apply_defaults(data)   # the API server defaults every write, not only creates
         validate_update(current.to_dict(), data)
+        for admit in self._admission:   # plugins that also handle updates (admission.NewHandler(..., Update))
+            if hasattr(admit, "admit_update"):
+                admit.admit_update(self, current.to_dict(), data)
         meta = data["metadata"]
         for field in ("uid", "creationTimestamp"):
             meta[field] = current.metadata[field]
@@ -174,7 +178,8 @@ class Store:
             meta.pop("deletionGracePeriodSeconds", None)
         if current.kind in GENERATION_KINDS:
             meta["generation"] = current.generation + (1 if _spec_changed(current.to_dict(), data) else 0)
-        if current.deletion_timestamp and not meta.get("finalizers") and not _graceful_pending(data):
+        if current.deletion_timestamp and not meta.get("finalizers") and not _graceful_pending(data) \
+                and not _namespace_pending(data):
             return self._remove(current.key)
         meta["resourceVersion"] = current.resource_version
         if data == current.to_dict():
@@ -230,8 +235,11 @@ class Store:
         return marked
 
     def record_event(self, involved: Resource, type_: str, reason: str, message: str,
-                     component: str, host: str = "") -> Event:
-        """Record an Event about `involved`; a repeat of the same one bumps its count, as the recorder does."""
+                     component: str, host: str = "") -> Event | None:
+        """Record an Event about `involved`; a repeat of the same one bumps its count, as the recorder does.
+
+        None when the event's namespace is terminating: the API server refuses new content there.
+        """
         ns = involved.namespace or "default"
         for old in self.list("Event", ns):
             iobj = old.involved_object
@@ -241,6 +249,9 @@ class Store:
                     d["count"] = d.get("count", 1) + 1
                     d["lastTimestamp"] = self.now()
                 return self._put(old.key, old.evolve(bump).to_dict(), "MODIFIED")  # type: ignore[return-value]
+        home = self.try_get("Namespace", ns)
+        if home is not None and home.deletion_timestamp:
+            return None   # NamespaceLifecycle refuses the create; the recorder drops it ("will not retry")
         stamp = self.now()
         involved_ref = {"apiVersion": involved.api_version, "kind": involved.kind, "name": involved.name,
                         "uid": involved.uid, "resourceVersion": involved.resource_version}
@@ -341,7 +352,14 @@ class Store:
                          "MODIFIED")
 
     def _delete_namespace(self, namespace: Resource) -> Resource | None:
-        """The namespace controller's work: Terminating, contents deleted, then the namespace goes."""
+        """Mark the namespace Terminating and make the namespace controller's first pass over its content.
+
+        Every object in it is deleted; once none is left the `kubernetes` spec finalizer
+        is removed (the finalize subresource) and the namespace goes, unless metadata
+        finalizers hold it. What stays (objects with finalizers) is the namespace
+        controller's to watch: netsim.controllers.namespace writes the status
+        conditions and finishes the deletion when the last object goes.
+        """
         name = namespace.name
         def terminating(d: dict) -> None:
             d["metadata"].setdefault("deletionTimestamp", self.now())
@@ -350,10 +368,16 @@ class Store:
         marked = self._put(namespace.key, namespace.evolve(terminating).to_dict(), "MODIFIED")
         for key in sorted(k for k in self._objects if k.namespace == name):
             if key in self._objects:
-                self.delete(key.kind, key.name, key.namespace, grace_period=0)
+                self.delete(key.kind, key.name, key.namespace)   # pods keep their grace period
         if any(k.namespace == name for k in self._objects):
             return marked
-        return self._remove(marked.key)
+        return self.finalize_namespace(name)
+
+    def finalize_namespace(self, name: str) -> Resource | None:
+        """The namespace's finalize subresource: drop the `kubernetes` spec finalizer; gone when nothing holds it."""
+        current = self.get("Namespace", name)
+        kept = [f for f in (current.spec.get("finalizers") or ()) if f != NAMESPACE_FINALIZER]
+        return self.update(current.evolve(lambda d: d.setdefault("spec", {}).__setitem__("finalizers", kept)))
 
     def _generated_name(self, prefix: str, kind: str, namespace: str) -> str:
         for _ in range(8):
@@ -377,6 +401,11 @@ def _pod_grace(data: dict, grace_period: int | None) -> int | None:
     if grace_period is not None:
         return grace_period
     return int(data["spec"].get("terminationGracePeriodSeconds", 30))
+
+
+def _namespace_pending(data: dict) -> bool:
+    """True while a terminating namespace still has spec.finalizers (the namespace controller's `kubernetes`)."""
+    return data["kind"] == "Namespace" and bool((data.get("spec") or {}).get("finalizers"))
 
 
 def _graceful_pending(data: dict) -> bool:

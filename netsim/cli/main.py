@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "netsim.cli.curl",
     "netsim.cli.auth",
     "netsim.cli.certificate",
+    "netsim.cli.patch",
 )
 
 

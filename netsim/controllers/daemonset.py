@@ -11,18 +11,25 @@ Each pod (generateName `<set>-`) gets required node affinity on
 the default scheduler binds it. A new node gets a pod; a pod on a node that
 should no longer run one, or a surplus or failed one, is deleted. A node
 that fails keeps its daemon pod (tolerated unreachable) and no pod appears
-elsewhere. RollingUpdate replaces pods whose `controller-revision-hash` is
-old, at most maxUnavailable (default 1) unavailable at a time.
+elsewhere. RollingUpdate (rolling_update.go) replaces pods whose
+`controller-revision-hash` (or template generation) is old, node by node:
+without maxSurge an old pod is deleted while fewer than maxUnavailable
+(default 1, percentages rounded up) nodes are unavailable, and an
+unavailable old pod is replaced at once; with maxSurge a new pod starts next
+to the old one on up to maxSurge nodes at a time and the old pod goes once
+the new one is available. A pod counts as available minReadySeconds after it
+became Ready (status.numberAvailable too).
 """
 
 from __future__ import annotations
 
 import copy
+import math
 
 from netsim.api.objects import DaemonSet, Node, Pod
 from netsim.api.store import Store
 from netsim.controllers.scheduler import node_affinity_matches
-from netsim.controllers.workloads import controller_ref, is_owned_by, pod_template_hash
+from netsim.controllers.workloads import available_at, controller_ref, is_available, is_owned_by, pod_template_hash
 
 COMPONENT = "daemonset-controller"
 REVISION_LABEL = "controller-revision-hash"
@@ -40,11 +47,13 @@ DAEMON_TOLERATIONS = (
 NETWORK_UNAVAILABLE = ("node.kubernetes.io/network-unavailable", "NoSchedule")
 
 
-def reconcile(store: Store) -> None:
-    """One pass over every DaemonSet."""
+def reconcile(store: Store) -> float:
+    """One pass over every DaemonSet; returns when a pod next becomes available (minReadySeconds)."""
+    due = math.inf
     for ds in store.list("DaemonSet"):
         if not ds.deletion_timestamp:
-            _sync(store, ds)  # type: ignore[arg-type]
+            due = min(due, _sync(store, ds))  # type: ignore[arg-type]
+    return due
 
 
 def daemon_spec(ds: DaemonSet) -> dict:
@@ -94,8 +103,9 @@ def _pod_node(pod: Pod) -> str:
     return ""
 
 
-def _sync(store: Store, ds: DaemonSet) -> None:
+def _sync(store: Store, ds: DaemonSet) -> float:
     revision = pod_template_hash(ds.template)
+    now = store.clock()
     pods: dict[str, list[Pod]] = {}
     for pod in store.list("Pod", ds.namespace):
         if is_owned_by(pod, ds):
@@ -114,7 +124,7 @@ def _sync(store: Store, ds: DaemonSet) -> None:
             alive = sorted((p for p in mine if p.phase != "Failed"), key=lambda p: (p.creation_timestamp, p.name))
             if not alive and not [p for p in pods.get(node.name, []) if p.deletion_timestamp]:
                 _create(store, ds, node.name, revision)
-            for extra in alive[1:]:
+            for extra in _excess(ds, alive, revision, now):
                 _delete(store, ds, extra)
         else:
             for pod in mine:
@@ -124,25 +134,129 @@ def _sync(store: Store, ds: DaemonSet) -> None:
             for pod in group:
                 if not pod.deletion_timestamp:
                     _delete(store, ds, pod)
-    _roll(store, ds, revision, wanted)
-    _write_status(store, ds, revision, wanted)
+    _roll(store, ds, revision, wanted, verdicts, now)
+    return _write_status(store, ds, revision, wanted, now)
 
 
-def _roll(store: Store, ds: DaemonSet, revision: str, wanted: set[str]) -> None:
+def _min_ready(ds: DaemonSet) -> int:
+    return int(ds.spec.get("minReadySeconds", 0) or 0)
+
+
+def is_updated(ds: DaemonSet, pod: Pod, revision: str) -> bool:
+    """util.IsPodUpdated: the pod carries the template's hash or its template generation."""
+    return pod.labels.get(REVISION_LABEL) == revision or pod.labels.get(GENERATION_LABEL) == str(ds.generation)
+
+
+def surge_and_unavailable(ds: DaemonSet, desired: int) -> tuple[int, int]:
+    """(maxSurge, maxUnavailable) as pod counts, percentages rounded up (SurgeCount, UnavailableCount).
+
+    Both zero falls back to one unavailable (updatedDesiredNodeCounts).
+    """
+    strategy = ds.spec.get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0, 0
+    rolling = strategy.get("rollingUpdate") or {}
+
+    def count(raw, default: int) -> int:
+        text = str(raw if raw is not None else default)
+        return math.ceil(int(text[:-1]) * desired / 100) if text.endswith("%") else int(text)
+
+    surge, unavailable = count(rolling.get("maxSurge"), 0), count(rolling.get("maxUnavailable"), 1)
+    if desired > 0 and surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
+
+
+def _excess(ds: DaemonSet, alive: list, revision: str, now: float) -> list:
+    """podsShouldBeOnNode: the extra pods on a node to delete.
+
+    Without surge every pod but the oldest; with maxSurge one old and one new
+    pod may share the node until the new one is available (or the old one is
+    no longer Ready).
+    """
+    if len(alive) <= 1:
+        return []
+    if surge_and_unavailable(ds, 1)[0] == 0:      # util.AllowsSurge
+        return alive[1:]
+    doomed, newest, oldest = [], None, None
+    for pod in alive:
+        if pod.labels.get(REVISION_LABEL) == revision:
+            if newest is None:
+                newest = pod
+                continue
+        elif oldest is None:
+            oldest = pod
+            continue
+        doomed.append(pod)
+    if newest is not None and oldest is not None and (
+            not oldest.ready or is_available(newest, _min_ready(ds), now)):
+        doomed.append(oldest)
+    return doomed
+
+
+def _roll(store: Store, ds: DaemonSet, revision: str, wanted: set[str], verdicts: dict, now: float) -> None:
+    """rollingUpdate: replace old pods node by node within maxUnavailable, or surge new ones within maxSurge."""
     strategy = ds.spec.get("updateStrategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         return
-    raw = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1)
-    budget = max(1, int(str(raw).rstrip("%")) * len(wanted) // 100) if str(raw).endswith("%") else int(raw)
-    pods = [p for p in store.list("Pod", ds.namespace) if is_owned_by(p, ds)]
-    unavailable = sum(1 for p in pods if p.deletion_timestamp or not p.ready) \
-        + len(wanted - {_pod_node(p) for p in pods})
-    for pod in sorted(pods, key=lambda p: _pod_node(p)):  # type: ignore[arg-type]
-        if unavailable >= budget:
-            return
-        if not pod.deletion_timestamp and pod.ready and pod.labels.get(REVISION_LABEL) != revision:
-            _delete(store, ds, pod)  # type: ignore[arg-type]
-            unavailable += 1
+    surge, unavailable_budget = surge_and_unavailable(ds, len(wanted))
+    min_ready = _min_ready(ds)
+    by_node: dict[str, list] = {}
+    for pod in store.list("Pod", ds.namespace):
+        if is_owned_by(pod, ds):
+            by_node.setdefault(_pod_node(pod), []).append(pod)  # type: ignore[arg-type]
+    plans = []
+    for node in sorted(by_node):
+        live = [p for p in by_node[node] if not p.deletion_timestamp]
+        new = [p for p in live if is_updated(ds, p, revision)]
+        old = [p for p in live if not is_updated(ds, p, revision)]
+        plans.append((node, new[0] if new else None, old[0] if old else None, len(new) > 1 or len(old) > 1))
+    doomed: list = []
+    if surge == 0:
+        unavailable, replace, candidates = 0, [], []
+        for node, new, old, crowded in plans:
+            if crowded or (new is None) == (old is None):
+                unavailable += 1        # left to the manage loop
+            elif new is not None:
+                unavailable += not is_available(new, min_ready, now)
+            elif not is_available(old, min_ready, now):
+                replace.append(old)
+            elif unavailable < unavailable_budget:
+                candidates.append(old)
+        room = min(max(unavailable_budget - unavailable, 0), len(candidates))
+        doomed = replace + candidates[:room]
+        for pod in doomed:
+            _delete(store, ds, pod)
+        return
+    surged, available, allowed, candidates, sunset = 0, 0, [], [], []
+    for node, new, old, crowded in plans:
+        if crowded:
+            surged += 1
+            continue
+        if (old if old is not None else new) is not None and is_available(old if old is not None else new,
+                                                                           min_ready, now):
+            available += 1
+        if old is None:
+            continue
+        runs = verdicts.get(node, (False, False))[0]
+        if new is None:
+            if not is_available(old, min_ready, now):
+                (allowed.append(node) if runs else doomed.append(old))
+            elif not runs:
+                sunset.append(old)
+            elif surged < surge:
+                candidates.append(node)
+        elif not is_available(new, min_ready, now):
+            surged += 1
+        else:
+            doomed.append(old)
+    deletable = min(available - len(wanted), len(sunset))
+    doomed += sunset[:max(deletable, 0)]
+    room = min(max(surge - surged, 0), len(candidates))
+    for pod in doomed:
+        _delete(store, ds, pod)
+    for node in allowed + candidates[:room]:
+        _create(store, ds, node, revision)
 
 
 def _create(store: Store, ds: DaemonSet, node: str, revision: str) -> None:
@@ -164,21 +278,23 @@ def _delete(store: Store, ds: DaemonSet, pod: Pod) -> None:
     store.record_event(ds, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.name}", COMPONENT)
 
 
-def _write_status(store: Store, ds: DaemonSet, revision: str, wanted: set[str]) -> None:
+def _write_status(store: Store, ds: DaemonSet, revision: str, wanted: set[str], now: float) -> float:
+    """The status counts (numberAvailable after minReadySeconds); returns when a pod next becomes available."""
     ds = store.get("DaemonSet", ds.name, ds.namespace)  # type: ignore[assignment]
     pods = [p for p in store.list("Pod", ds.namespace) if is_owned_by(p, ds) and not p.deletion_timestamp]
     scheduled = {p.node_name for p in pods if p.node_name}
     status = {
         "currentNumberScheduled": len(scheduled & wanted),
         "desiredNumberScheduled": len(wanted),
-        "numberAvailable": sum(1 for p in pods if p.ready),
+        "numberAvailable": sum(1 for p in pods if is_available(p, _min_ready(ds), now)),
         "numberMisscheduled": len(scheduled - wanted),
         "numberReady": sum(1 for p in pods if p.ready),
         "observedGeneration": ds.generation,
-        "updatedNumberScheduled": sum(1 for p in pods if p.node_name and p.labels.get(REVISION_LABEL) == revision),
+        "updatedNumberScheduled": sum(1 for p in pods if p.node_name and is_updated(ds, p, revision)),
     }
     unavailable = len(wanted) - status["numberAvailable"]
     if unavailable > 0:
         status["numberUnavailable"] = unavailable
     if dict(ds.status) != status:
         store.update(ds.evolve(lambda d: d.__setitem__("status", status)))
+    return min((t for t in (available_at(p, _min_ready(ds)) for p in pods) if now < t < math.inf), default=math.inf)

@@ -8,6 +8,23 @@ posting node status."), it gets the `node.kubernetes.io/unreachable` taints
 (MarkPodsNotReady, with a NodeNotReady event on each). When the kubelet posts
 again the node is Ready and the taints go.
 
+TaintNodesByCondition (doNoScheduleTaintingPass): a node whose
+MemoryPressure, DiskPressure, PIDPressure or NetworkUnavailable condition
+is True gets the matching `node.kubernetes.io/...` NoSchedule taint, and
+loses it when the condition is no longer True (the kubelet posts
+MemoryPressure: kubelet/pods.py). Only DaemonSet pods tolerate these taints
+by default: the PodTolerationRestriction admission plugin, which gives
+non-BestEffort pods the memory-pressure toleration, is not among
+kube-apiserver's default plugins.
+
+The controller's pod status writes stop there: no current component sets a
+pod's status.reason NodeLost (NodeUnreachablePodReason) or phase Unknown.
+SetPodTerminationReason (pkg/controller/util/node/controller_utils.go) was
+called only from DeletePods, the pre-taint-eviction path of this controller,
+which is gone; PodUnknown is marked "Deprecated: It isn't being set since
+2015" in the API types. kubectl still prints both as STATUS Unknown
+(cli/tables.py), so a dump carrying them shows as it did.
+
 The taint eviction controller deletes a pod on a node with a NoExecute taint
 it does not tolerate at once, and one it tolerates for `tolerationSeconds`
 (DefaultTolerationSeconds gives every pod 300s for not-ready and unreachable)
@@ -35,6 +52,18 @@ EVICTION_COMPONENT = "taint-eviction-controller"
 NODE_MONITOR_GRACE = 40.0
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
+# nodeConditionToTaintKeyStatusMap, its NoSchedule rows other than Ready's (those come with the unreachable taints)
+CONDITION_TAINTS = (
+    ("MemoryPressure", "True", "node.kubernetes.io/memory-pressure"),
+    ("DiskPressure", "True", "node.kubernetes.io/disk-pressure"),
+    ("PIDPressure", "True", "node.kubernetes.io/pid-pressure"),
+    ("NetworkUnavailable", "True", "node.kubernetes.io/network-unavailable"),
+)
+# what a kubelet that posts again writes for the pressures netsim never has (setters.go), with its event
+KUBELET_POSTS = {
+    "DiskPressure": ("KubeletHasNoDiskPressure", "kubelet has no disk pressure", "NodeHasNoDiskPressure"),
+    "PIDPressure": ("KubeletHasSufficientPID", "kubelet has sufficient PID available", "NodeHasSufficientPID"),
+}
 
 
 class NodeHealth:
@@ -72,8 +101,31 @@ def reconcile(store: Store, now: float, health: NodeHealth) -> float:
         else:
             due = min(due, failed_at + NODE_MONITOR_GRACE)
     for node in store.list("Node"):
+        _taint_by_condition(store, node, stamp)  # type: ignore[arg-type]
+    for node in store.list("Node"):
         due = min(due, _evict(store, node, now))  # type: ignore[arg-type]
     return due
+
+
+def _taint_by_condition(store: Store, node: Node, stamp: str) -> None:
+    """doNoScheduleTaintingPass: the NoSchedule taints the node's conditions call for, and no others of those keys."""
+    keys = {key for _, _, key in CONDITION_TAINTS}
+    want = [key for type_, status, key in CONDITION_TAINTS
+            if (cond := node.condition(type_)) is not None and cond.status == status]
+    have = [t.key for t in node.taints if t.effect == "NoSchedule" and t.key in keys]
+    if sorted(want) == sorted(have):
+        return
+
+    def change(d: dict) -> None:
+        taints = [t for t in d["spec"].get("taints") or []
+                  if not (t.get("effect") == "NoSchedule" and t.get("key") in keys and t.get("key") not in want)]
+        taints += [{"key": key, "effect": "NoSchedule", "timeAdded": stamp} for key in want if key not in have]
+        if taints:
+            d["spec"]["taints"] = taints
+        else:
+            d["spec"].pop("taints", None)
+
+    store.update(node.evolve(change))
 
 
 def _has_unreachable(node: Node) -> bool:
@@ -89,6 +141,10 @@ def _mark_ready(store: Store, node: Node, stamp: str) -> None:
                     cond["lastTransitionTime"] = stamp
                 cond.update(status="True", reason="KubeletReady", message="kubelet is posting ready status",
                             lastHeartbeatTime=stamp)
+            elif cond.get("type") in KUBELET_POSTS and cond.get("status") != "False":
+                reason, message, _ = KUBELET_POSTS[cond["type"]]
+                cond.update(status="False", reason=reason, message=message, lastHeartbeatTime=stamp,
+                            lastTransitionTime=stamp)
         taints = [t for t in d["spec"].get("taints") or [] if t.get("key") != UNREACHABLE]
         if taints:
             d["spec"]["taints"] = taints
@@ -96,7 +152,10 @@ def _mark_ready(store: Store, node: Node, stamp: str) -> None:
             d["spec"].pop("taints", None)
 
     was_ready = node.ready
+    reposted = [KUBELET_POSTS[c.type][2] for c in node.conditions if c.type in KUBELET_POSTS and c.status != "False"]
     store.update(node.evolve(change))
+    for event in reposted:
+        store.record_event(node, "Normal", event, f"Node {node.name} status is now: {event}", "kubelet", node.name)
     if not was_ready:
         store.record_event(node, "Normal", "NodeReady", f"Node {node.name} status is now: NodeReady", "kubelet",
                            node.name)

@@ -1,13 +1,19 @@
-"""The ReplicaSet controller: keep as many pods as spec.replicas, named `<replicaset>-<suffix>`."""
+"""The ReplicaSet controller: keep as many pods as spec.replicas, named `<replicaset>-<suffix>`.
+
+status.availableReplicas counts the pods Ready for at least spec.minReadySeconds
+(podutil.IsPodAvailable); `reconcile` returns when the next pod becomes
+available, so the controller looks again then (inf: no pod is waiting).
+"""
 
 from __future__ import annotations
 
 import copy
+import math
 
 from netsim.api.objects import Pod, ReplicaSet
 from netsim.api.selector import LabelSelector
 from netsim.api.store import Store
-from netsim.controllers.workloads import controller_ref, is_owned_by
+from netsim.controllers.workloads import available_at, controller_ref, is_owned_by
 
 COMPONENT = "replicaset-controller"
 
@@ -36,8 +42,9 @@ def _negated(stamp: str) -> tuple:
     return tuple(-ord(ch) for ch in stamp)
 
 
-def reconcile(store: Store) -> None:
-    """One pass over every ReplicaSet: create or delete pods, write status."""
+def reconcile(store: Store) -> float:
+    """One pass over every ReplicaSet: create or delete pods, write status; returns when a pod next becomes available."""
+    due = math.inf
     for rs in store.list("ReplicaSet"):
         if rs.deletion_timestamp:
             continue
@@ -51,7 +58,8 @@ def reconcile(store: Store) -> None:
             for pod in sorted(pods, key=deletion_rank)[:-diff]:
                 store.delete("Pod", pod.name, pod.namespace)
                 store.record_event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.name}", COMPONENT)
-        _write_status(store, store.get("ReplicaSet", rs.name, rs.namespace))  # type: ignore[arg-type]
+        due = min(due, _write_status(store, store.get("ReplicaSet", rs.name, rs.namespace)))  # type: ignore[arg-type]
+    return due
 
 
 def _pod_from_template(rs: ReplicaSet) -> dict:
@@ -64,15 +72,19 @@ def _pod_from_template(rs: ReplicaSet) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": copy.deepcopy(template.get("spec") or {})}
 
 
-def _write_status(store: Store, rs: ReplicaSet) -> None:
+def _write_status(store: Store, rs: ReplicaSet) -> float:
     pods = [p for p in owned_pods(store, rs) if active(p)]
+    now = store.clock()
+    min_ready = int(rs.spec.get("minReadySeconds", 0) or 0)
+    becomes = [available_at(p, min_ready) for p in pods]
     status = {
         "replicas": len(pods),
         "fullyLabeledReplicas": len(pods),
         "readyReplicas": sum(1 for p in pods if p.ready),
-        "availableReplicas": sum(1 for p in pods if p.ready),
+        "availableReplicas": sum(1 for t in becomes if t <= now),
         "observedGeneration": rs.generation,
     }
     status = {k: v for k, v in status.items() if v or k in ("replicas", "observedGeneration")}
     if dict(rs.status) != status:
         store.update(rs.evolve(lambda d: d.__setitem__("status", status)))
+    return min((t for t in becomes if now < t < math.inf), default=math.inf)

@@ -1,36 +1,33 @@
 """The scheduler: filter nodes, score the rest, bind; preempt or explain when nothing fits.
 
-Filters, in the default profile's order: NodeUnschedulable, NodeName,
-TaintToleration, NodeAffinity (nodeSelector and required node affinity,
-matchExpressions and matchFields), NodeResourcesFit (cpu, memory, pods, any
-requested resource), then PodTopologySpread (DoNotSchedule constraints:
-the skew over the eligible nodes' domains stays within maxSkew) and
-InterPodAffinity (required pod affinity and anti-affinity, the existing
-pods' anti-affinity included); VolumeBinding (controllers/volumes.py: a
-missing or unbound Immediate claim fails the pod on every node, a bound
-volume's node affinity must admit the node, an unbound WaitForFirstConsumer
-claim needs a matching volume or a class that can provision there; the chosen
-node is written to the claim's selected-node annotation) runs after
-NodeResourcesFit. Scoring adds, with the default profile's
-weights, TaintToleration (PreferNoSchedule), preferred NodeAffinity,
-preferred InterPodAffinity and ScheduleAnyway PodTopologySpread; the
-system default spread constraints and BalancedAllocation are not applied. Scoring is LeastAllocated on cpu and memory (plus the plugins below); ties are
-broken at random from the seeded generator, as the scheduler's selectHost
-samples among the best. Pods are taken in priority order (the PrioritySort
-queue), then by creation time.
+kube-scheduler's default profile, one pod at a time against a snapshot of the cluster
+(scheduler_snapshot.py), pods taken in priority order (the PrioritySort queue), then by
+creation time. A pod with spec.schedulingGates waits (the SchedulingGates plugin's
+PreEnqueue), its PodScheduled condition False with reason SchedulingGated, as the API server
+writes it. A pod nominated to a node by an earlier preemption is tried on that node first
+(evaluateNominatedNode).
 
-A pod that fits nowhere gets DefaultPreemption's PostFilter: on the nodes
-where only resources failed (the others are "Preemption is not helpful for
-scheduling"), pods of lower priority are victims, lowest priority first,
-until the pod fits; the node needing the fewest victims, then with the
-lowest highest-victim priority, then by name, is chosen; the victims are
-deleted (a Preempted event each) and the pod is nominated to the node
-(status.nominatedNodeName) and binds once they are gone. Otherwise the pod
-stays Pending with the scheduler's message in its PodScheduled condition
-and a FailedScheduling event, e.g. `0/3 nodes are available: 1 node(s) had
-untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient
-cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for
-scheduling, 2 No preemption victims found for incoming pod.`
+Filters, in the default profile's order; a node reports the first plugin that rejects it:
+NodeUnschedulable, NodeName, TaintToleration, NodeAffinity (nodeSelector and required node
+affinity, matchExpressions and matchFields), NodePorts (a hostPort already taken on the
+node, per protocol and host IP), NodeResourcesFit (pods, cpu, memory, any requested
+resource), VolumeBinding (controllers/volumes.py: a missing or unbound Immediate
+claim fails the pod on every node, a bound volume's node affinity must admit the node, an
+unbound WaitForFirstConsumer claim needs a matching volume or a class that can provision
+there; the chosen node is written to the claim's selected-node annotation),
+PodTopologySpread (scheduler_spread.py) and InterPodAffinity (scheduler_affinity.py). Pods
+nominated to a node with a priority at least the pod's count as if already there
+(RunFilterPluginsWithNominatedPods).
+
+Scoring (scheduler_score.py) sums the default profile's score plugins with their weights and
+breaks ties at random from the seeded generator, as selectHost does.
+
+A pod that fits nowhere goes to DefaultPreemption (scheduler_preempt.py); it stays Pending
+with the scheduler's message in its PodScheduled condition and a FailedScheduling event,
+e.g. `0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: },
+2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for
+scheduling, 2 No preemption victims found for incoming pod.` — and, when preemption evicted
+victims for it, with status.nominatedNodeName set; it binds once they are gone.
 
 `admit_priority` is the Priority admission plugin: priorityClassName turns
 into spec.priority and spec.preemptionPolicy (the two system classes are
@@ -43,18 +40,24 @@ from collections import Counter
 from collections.abc import Iterable
 
 from netsim.api.errors import Forbidden
-from netsim.api.objects import Node, Pod
-from netsim.api.quantity import Quantity
+from netsim.api.objects import Pod
 from netsim.api.store import Store
-from netsim.controllers import volumes
-from netsim.controllers.workloads import add_disruption_target
+from netsim.controllers import scheduler_affinity, scheduler_preempt, scheduler_score, scheduler_spread, volumes
+from netsim.controllers.scheduler_nodes import (node_affinity_matches, node_selector_term_matches, tolerates,
+                                                untolerated_taint)
+from netsim.controllers.scheduler_preempt import NO_VICTIMS, NOT_HELPFUL, priority
+from netsim.controllers.scheduler_snapshot import NodeInfo, Snapshot, pod_requests
+
+__all__ = ["admit_priority", "failure_message", "node_affinity_matches", "node_selector_term_matches",
+           "reconcile", "tolerates", "NO_VICTIMS", "NOT_HELPFUL"]
 
 COMPONENT = "default-scheduler"
-_ZERO = Quantity.parse("0")
 # The classes every cluster has (scheduling/types.go SystemPriorityClasses): name -> value.
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
-NOT_HELPFUL = "Preemption is not helpful for scheduling"
-NO_VICTIMS = "No preemption victims found for incoming pod"
+DEFAULT_MAX_PODS = "110"
+NODE_PORTS_CONFLICT = "node(s) didn't have free ports for the requested pod ports"
+BIND_ALL = "0.0.0.0"
+GATED = "Scheduling is blocked due to non-empty scheduling gates"
 
 
 def admit_priority(store: Store, data: dict) -> None:
@@ -83,307 +86,113 @@ def admit_priority(store: Store, data: dict) -> None:
     spec["preemptionPolicy"] = policy
 
 
-def node_selector_term_matches(term: dict, node: Node) -> bool:
-    """One nodeSelectorTerm: every matchExpressions on labels and matchFields on metadata.name holds."""
-    for req in term.get("matchExpressions") or ():
-        if not _requirement(req, node.labels.get(req.get("key", "")), req.get("key", "") in node.labels):
-            return False
-    for req in term.get("matchFields") or ():
-        value = node.name if req.get("key") == "metadata.name" else None
-        if not _requirement(req, value, value is not None):
-            return False
-    return bool(term.get("matchExpressions") or term.get("matchFields"))
-
-
-def _requirement(req: dict, value: str | None, present: bool) -> bool:
-    op, values = req.get("operator"), [str(v) for v in req.get("values") or ()]
-    if op == "In":
-        return present and value in values
-    if op == "NotIn":
-        return not present or value not in values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt") and present and values:
-        try:
-            a, b = int(value), int(values[0])  # type: ignore[arg-type]
-        except ValueError:
-            return False
-        return a > b if op == "Gt" else a < b
-    return False
-
-
-def node_affinity_matches(pod: Pod, node: Node) -> bool:
-    """nodeSelector and requiredDuringSchedulingIgnoredDuringExecution (NodeAffinity's Filter)."""
-    selector = pod.spec.get("nodeSelector") or {}
-    if any(node.labels.get(k) != v for k, v in selector.items()):
-        return False
-    required = (((pod.spec.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution"))
-    if required is None:
-        return True
-    return any(node_selector_term_matches(t, node) for t in required.get("nodeSelectorTerms") or ())
-
-
-def requests_of(pod: Pod) -> dict[str, Quantity]:
-    """The pod's effective requests: the sum over containers, or the largest init container if larger."""
-    total: dict[str, Quantity] = {}
-    for c in pod.containers:
-        for name, value in c.requests.items():
-            total[name] = total.get(name, _ZERO) + Quantity.parse(value)
-    for c in pod.init_containers:
-        for name, value in c.requests.items():
-            q = Quantity.parse(value)
-            if q > total.get(name, _ZERO):
-                total[name] = q
-    return total
-
-
-def tolerates(pod: Pod, key: str, value: str, effect: str) -> bool:
-    """True when one of the pod's tolerations matches the taint (v1helper.TolerationsTolerateTaint)."""
-    for t in pod.spec.get("tolerations") or ():
-        if t.get("effect") and t["effect"] != effect:
-            continue
-        operator = t.get("operator", "Equal")
-        if not t.get("key"):
-            if operator == "Exists":
-                return True
-            continue
-        if t["key"] != key:
-            continue
-        if operator == "Exists" or t.get("value", "") == value:
-            return True
-    return False
-
-
-def _unfit_reasons(pod: Pod, node: Node, used: dict[str, dict[str, Quantity]], counts: Counter) -> list[str]:
-    """Why `pod` cannot go to `node` (the scheduler's per-plugin reasons); empty when it fits."""
-    if node.unschedulable and not tolerates(pod, "node.kubernetes.io/unschedulable", "", "NoSchedule"):
-        return ["node(s) were unschedulable"]
-    if pod.node_name and pod.node_name != node.name:
-        return ["node(s) didn't match the requested node name"]
-    for taint in node.taints:
-        if taint.effect in ("NoSchedule", "NoExecute") and not tolerates(pod, taint.key, taint.value, taint.effect):
-            return [f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"]
-    if not node_affinity_matches(pod, node):
-        return ["node(s) didn't match Pod's node affinity/selector"]
-    return _resource_reasons(pod, node, used, counts)
-
-
-# --- InterPodAffinity and PodTopologySpread (Filter only) ---------------------------------------
-AFFINITY_NOT_MATCH = "node(s) didn't match pod affinity rules"
-ANTI_AFFINITY_NOT_MATCH = "node(s) didn't match pod anti-affinity rules"
-EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
-SPREAD_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
-SPREAD_MISSING_LABEL = "node(s) didn't match pod topology spread constraints (missing required label)"
-
-
-def _required_terms(pod: Pod, kind: str) -> list[dict]:
-    return list(((pod.spec.get("affinity") or {}).get(kind) or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or [])
-
-
-def _term_matches(term: dict, owner: Pod, other: Pod) -> bool:
-    """Whether `other` is a pod the affinity term of `owner` is about (selector and namespaces)."""
-    from netsim.api.selector import LabelSelector
-
-    namespaces = term.get("namespaces") or [owner.namespace]
-    if other.namespace not in namespaces:
-        return False
-    return LabelSelector.from_dict(dict(term.get("labelSelector") or {})).matches(other.labels) \
-        if term.get("labelSelector") is not None else False
-
-
-def inter_pod_reasons(pod: Pod, node: Node, nodes: dict[str, Node], placed: list[tuple[Pod, str]]) -> list[str]:
-    """PodTopologySpread's then InterPodAffinity's Filter for `pod` on `node` (empty: fits), in the profile's order."""
-    for constraint in pod.spec.get("topologySpreadConstraints") or []:
-        if constraint.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
-            continue
-        reason = _spread_reason(pod, node, nodes, placed, constraint)
-        if reason:
-            return [reason]
-    for term in _required_terms(pod, "podAffinity"):
-        key = term.get("topologyKey", "")
-        matching = [(o, w) for o, w in placed if _term_matches(term, pod, o)]
-        if not matching and _term_matches(term, pod, pod):
-            continue                       # the first pod of a group that selects itself
-        if key not in node.labels or not any(nodes.get(w) is not None and nodes[w].labels.get(key) == node.labels[key]
-                                             for _, w in matching):
-            return [AFFINITY_NOT_MATCH]
-    for term in _required_terms(pod, "podAntiAffinity"):
-        key = term.get("topologyKey", "")
-        if key in node.labels and any(_term_matches(term, pod, o) and nodes.get(w) is not None
-                                      and nodes[w].labels.get(key) == node.labels[key] for o, w in placed):
-            return [ANTI_AFFINITY_NOT_MATCH]
-    for other, where in placed:           # existing pods' required anti-affinity against this pod
-        for term in _required_terms(other, "podAntiAffinity"):
-            key = term.get("topologyKey", "")
-            host = nodes.get(where)
-            if host is not None and key in node.labels and host.labels.get(key) == node.labels[key] \
-                    and _term_matches(term, other, pod):
-                return [EXISTING_ANTI_AFFINITY]
-    return []
-
-
-def _spread_reason(pod: Pod, node: Node, nodes: dict[str, Node], placed: list[tuple[Pod, str]],
-                   constraint: dict) -> str:
-    """One DoNotSchedule constraint: the skew after placing the pod on `node` must stay within maxSkew."""
-    from netsim.api.selector import LabelSelector
-
-    key = constraint.get("topologyKey", "")
-    if key not in node.labels:
-        return SPREAD_MISSING_LABEL
-    selector = LabelSelector.from_dict(dict(constraint.get("labelSelector") or {}))
-    eligible = [n for n in nodes.values() if key in n.labels and node_affinity_matches(pod, n)
-                and all(t.effect not in ("NoSchedule", "NoExecute") or tolerates(pod, t.key, t.value, t.effect)
-                        for t in n.taints)]
-    counts = {n.labels[key]: 0 for n in eligible}
-    for other, where in placed:
-        host = nodes.get(where)
-        if host is not None and other.namespace == pod.namespace and selector.matches(other.labels) \
-                and host.labels.get(key) in counts and not other.deletion_timestamp:
-            counts[host.labels[key]] += 1
-    minimum = min(counts.values(), default=0)
-    mine = counts.get(node.labels[key], 0) + (1 if selector.matches(pod.labels) else 0)
-    return SPREAD_NOT_MATCH if mine - minimum > int(constraint.get("maxSkew", 1)) else ""
-
-
-RESOLVABLE = ("Too many pods", "Insufficient ")
-# Unschedulable (not UnschedulableAndUnresolvable) but not resolved by freeing resources: no victims are tried.
-PREEMPTION_MAY_HELP = ("node(s) didn't match pod anti-affinity rules",
-                       "node(s) didn't satisfy existing pods anti-affinity rules",
-                       "node(s) didn't match pod topology spread constraints")
-
-
-def _resource_reasons(pod: Pod, node: Node, used: dict[str, dict[str, Quantity]], counts: Counter) -> list[str]:
-    """NodeResourcesFit's reasons (the ones preemption can resolve)."""
+def fit_reasons(pod: Pod, info: NodeInfo) -> list[str]:
+    """NodeResourcesFit's Filter: pod count, then each requested resource the node lacks room for."""
     reasons = []
-    allocatable = node.allocatable
-    if counts[node.name] + 1 > int(Quantity.parse(allocatable.get("pods", "110")).value()):
+    allowed = info.allocatable("pods") if "pods" in info.node.allocatable else int(DEFAULT_MAX_PODS)
+    if len(info.pods) + 1 > allowed:
         reasons.append("Too many pods")
-    for name, want in sorted(requests_of(pod).items()):
-        have = Quantity.parse(allocatable[name]) if name in allocatable else _ZERO
-        if used[node.name].get(name, _ZERO) + want > have:
+    for name, want in sorted(pod_requests(pod).items()):
+        if name != "pods" and want > 0 and want > info.allocatable(name) - info.requested.get(name, 0):
             reasons.append(f"Insufficient {name}")
     return reasons
 
 
-# schedutil.DefaultMilliCPURequest / DefaultMemoryRequest: what scoring counts for a container without requests.
-NONZERO_DEFAULTS = {"cpu": Quantity.parse("100m"), "memory": Quantity.parse("200Mi")}
+def host_ports(pod: Pod) -> list[tuple[str, str, int]]:
+    """(hostIP, protocol, hostPort) of every port with a hostPort, in the containers and the sidecars
+    (schedutil.GetHostPorts), an empty host IP meaning all addresses."""
+    spec = pod.spec
+    containers = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
+    containers += list(spec.get("containers") or ())
+    return [(p.get("hostIP") or BIND_ALL, p.get("protocol") or "TCP", int(p["hostPort"]))
+            for c in containers for p in c.get("ports") or () if int(p.get("hostPort") or 0) > 0]
 
 
-def nonzero_requests_of(pod: Pod) -> dict[str, Quantity]:
-    """cpu and memory requests with the scoring defaults for containers that set none (GetNonzeroRequests)."""
-    total = {name: _ZERO for name in NONZERO_DEFAULTS}
-    for c in pod.containers:
-        for name, default in NONZERO_DEFAULTS.items():
-            value = c.requests.get(name)
-            q = Quantity.parse(value) if value is not None else default
-            total[name] = total[name] + (q if q.milli_value() else default)
-    return total
+def ports_conflict(pod: Pod, info: NodeInfo) -> bool:
+    """NodePorts' Filter: a wanted hostPort is in use on the node (HostPortInfo.CheckConflict)."""
+    used = {port for p in info.pods for port in host_ports(p)}
+    return any((proto, port) == (used_proto, used_port) and (ip == used_ip or BIND_ALL in (ip, used_ip))
+               for ip, proto, port in host_ports(pod) for used_ip, used_proto, used_port in used)
 
 
-def _scored_key(name: str) -> str:
-    return f"(scored) {name}"
+def node_reasons(pod: Pod, info: NodeInfo) -> list[str]:
+    """The filters that look at the node alone: NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
+    NodePorts."""
+    node = info.node
+    if node.unschedulable and not tolerates(pod, "node.kubernetes.io/unschedulable", "", "NoSchedule"):
+        return ["node(s) were unschedulable"]
+    if pod.node_name and pod.node_name != node.name:
+        return ["node(s) didn't match the requested node name"]
+    taint = untolerated_taint(pod, node)
+    if taint is not None:
+        return [f"node(s) had untolerated taint {{{taint.key}: {taint.value}}}"]
+    if not node_affinity_matches(pod, node):
+        return ["node(s) didn't match Pod's node affinity/selector"]
+    if ports_conflict(pod, info):
+        return [NODE_PORTS_CONFLICT]
+    return []
 
 
-def _add_usage(used: dict[str, Quantity], pod: Pod, sign: int = 1) -> None:
-    for name, q in requests_of(pod).items():
-        used[name] = used.get(name, _ZERO) + q if sign > 0 else used.get(name, _ZERO) - q
-    for name, q in nonzero_requests_of(pod).items():
-        key = _scored_key(name)
-        used[key] = used.get(key, _ZERO) + q if sign > 0 else used.get(key, _ZERO) - q
+class Filters:
+    """The Filter plugins for one pod against one snapshot, their PreFilter state computed once.
+
+    `nominated` holds, per node, the pods waiting for it after a preemption that are at least as
+    important as this pod: a node must take the pod with them on it, and without them
+    (RunFilterPluginsWithNominatedPods).
+    """
+
+    def __init__(self, store: Store, pod: Pod, snapshot: Snapshot, nominated: dict[str, list[Pod]]) -> None:
+        self.store, self.pod, self.snapshot, self.nominated = store, pod, snapshot, nominated
+        self.problem = volumes.pod_volume_problem(store, pod)          # VolumeBinding's PreFilter
+        self.spread = scheduler_spread.prefilter(pod, snapshot)
+        self.affinity = scheduler_affinity.prefilter(pod, snapshot)
+
+    def run(self, info: NodeInfo) -> list[str]:
+        """The reasons the pod cannot go to the node ([] when it fits), nominated pods counted first."""
+        waiting = self.nominated.get(info.name)
+        if waiting:
+            crowded = info.clone()
+            for p in waiting:
+                crowded.add(p)
+            why = Filters(self.store, self.pod, self.snapshot.with_node(crowded), {}).plugins(crowded)
+            if why:
+                return why
+        return self.plugins(info)
+
+    def plugins(self, info: NodeInfo) -> list[str]:
+        """RunFilterPlugins on one node: the first failing plugin's reasons, [] when the pod fits."""
+        pod = self.pod
+        if self.problem:
+            return [self.problem]
+        why = node_reasons(pod, info) or fit_reasons(pod, info) or volumes.volume_reasons(self.store, pod, info.node)
+        if why:
+            return why
+        reason = (scheduler_spread.filter_reason(self.spread, pod, info)
+                  or scheduler_affinity.filter_reason(self.affinity, info))
+        return [reason] if reason else []
 
 
-def _score(pod: Pod, node: Node, used: dict[str, dict[str, Quantity]]) -> int:
-    """LeastAllocated on cpu and memory, weights 1 and 1, integer arithmetic (0..100), non-zero requests."""
-    want = nonzero_requests_of(pod)
-    scores = []
-    for name in ("cpu", "memory"):
-        capacity = Quantity.parse(node.allocatable.get(name, "0")).milli_value()
-        requested = (used[node.name].get(_scored_key(name), _ZERO) + want[name]).milli_value()
-        scores.append(0 if capacity == 0 or requested > capacity else (capacity - requested) * 100 // capacity)
-    return sum(scores) // len(scores)
-
-
-# Score plugins beyond LeastAllocated, with the default profile's weights. Each is constant over the nodes
-# for a pod that uses none of their features, so ordinary placements are LeastAllocated's alone.
-SCORE_WEIGHTS = {"TaintToleration": 3, "NodeAffinity": 2, "InterPodAffinity": 2, "PodTopologySpread": 2}
-MAX_NODE_SCORE = 100
-
-
-def preference_scores(pod: Pod, nodes: list, by_name: dict[str, Node], placed: list[tuple[Pod, str]]) -> dict:
-    """The weighted, normalized scores of preferred node affinity, preferred pod (anti-)affinity,
-    ScheduleAnyway spread constraints and PreferNoSchedule taints, per node name."""
-    total = {n.name: 0 for n in nodes}
-    if not nodes:
-        return total
-
-    def add(plugin: str, raw: dict, normalize) -> None:
-        for name, value in normalize(raw).items():
-            total[name] += SCORE_WEIGHTS[plugin] * value
-
-    def default_normalize(raw: dict, reverse: bool = False) -> dict:
-        top = max(raw.values())
-        if top == 0:
-            return {k: MAX_NODE_SCORE if reverse else 0 for k in raw}
-        return {k: (MAX_NODE_SCORE - v * MAX_NODE_SCORE // top) if reverse else v * MAX_NODE_SCORE // top
-                for k, v in raw.items()}
-
-    taints = {n.name: sum(1 for t in n.taints if t.effect == "PreferNoSchedule"
-                          and not tolerates(pod, t.key, t.value, t.effect)) for n in nodes}
-    add("TaintToleration", taints, lambda raw: default_normalize(raw, reverse=True))
-    preferred = (((pod.spec.get("affinity") or {}).get("nodeAffinity") or {})
-                 .get("preferredDuringSchedulingIgnoredDuringExecution") or [])
-    affinity = {n.name: sum(int(p.get("weight", 0)) for p in preferred
-                            if node_selector_term_matches(p.get("preference") or {}, n)) for n in nodes}
-    add("NodeAffinity", affinity, default_normalize)
-    inter = {n.name: 0 for n in nodes}
-    for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
-        for weighted in (((pod.spec.get("affinity") or {}).get(kind) or {})
-                         .get("preferredDuringSchedulingIgnoredDuringExecution") or []):
-            term = weighted.get("podAffinityTerm") or {}
-            key = term.get("topologyKey", "")
-            for other, where in placed:
-                host = by_name.get(where)
-                if host is None or key not in host.labels or not _term_matches(term, pod, other):
-                    continue
-                for n in nodes:
-                    if n.labels.get(key) == host.labels[key]:
-                        inter[n.name] += sign * int(weighted.get("weight", 0))
-    low, high = min(inter.values()), max(inter.values())
-    add("InterPodAffinity", inter, lambda raw: {k: 0 if high == low else (v - low) * MAX_NODE_SCORE // (high - low)
-                                                for k, v in raw.items()})
-    soft = [c for c in pod.spec.get("topologySpreadConstraints") or []
-            if c.get("whenUnsatisfiable") == "ScheduleAnyway"]
-    if soft:
-        from netsim.api.selector import LabelSelector
-
-        spread = {n.name: 0 for n in nodes}
-        for c in soft:
-            key, selector = c.get("topologyKey", ""), LabelSelector.from_dict(dict(c.get("labelSelector") or {}))
-            for n in nodes:
-                spread[n.name] += sum(1 for o, w in placed if o.namespace == pod.namespace and selector.matches(o.labels)
-                                      and by_name.get(w) is not None and key in n.labels
-                                      and by_name[w].labels.get(key) == n.labels[key])
-        top, bottom = max(spread.values()), min(spread.values())
-        add("PodTopologySpread", spread,
-            lambda raw: {k: MAX_NODE_SCORE if top == 0 else MAX_NODE_SCORE * (top + bottom - v) // top
-                         for k, v in raw.items()})
-    return total
+def nominated_pods(store: Store, pod: Pod) -> dict[str, list[Pod]]:
+    """Per node, the pods nominated to it that are at least as important as `pod` (addGENominatedPods)."""
+    mine = priority(pod)
+    out: dict[str, list[Pod]] = {}
+    for p in store.list("Pod"):
+        node = p.status.get("nominatedNodeName")
+        if node and not p.node_name and not p.deletion_timestamp and p.uid != pod.uid and priority(p) >= mine:
+            out.setdefault(node, []).append(p)  # type: ignore[arg-type]
+    return out
 
 
 def failure_message(total: int, reasons: Iterable[str], preemption: Iterable[str] | str | None = None) -> str:
     """`0/N nodes are available: ...` with reasons counted and sorted as the scheduler prints them.
 
-    `preemption` adds the PostFilter's part: per-node reasons, or one sentence (preemptionPolicy=Never).
+    `preemption` adds the PostFilter's part: per-node reasons, or one sentence (not eligible).
     """
     counted = Counter(reasons)
     parts = sorted(f"{n} {reason}" for reason, n in counted.items())
     message = f"0/{total} nodes are available: {', '.join(parts)}."
     if isinstance(preemption, str):
-        return f"{message} preemption: {preemption}"
+        return f"{message} preemption: {preemption}" if preemption else message
     if preemption is not None:
         tail = sorted(f"{n} {reason}" for reason, n in Counter(preemption).items())
         message += f" preemption: 0/{total} nodes are available: {', '.join(tail)}."
@@ -391,118 +200,101 @@ def failure_message(total: int, reasons: Iterable[str], preemption: Iterable[str
 
 
 def reconcile(store: Store, rng) -> None:
-    """Bind every unscheduled pod (in creation order) to a node, or mark it unschedulable."""
-    nodes = [n for n in store.list("Node")]
-    used: dict[str, dict[str, Quantity]] = {n.name: {} for n in nodes}
-    counts: Counter = Counter()
-    for pod in store.list("Pod"):
-        if pod.node_name and pod.node_name in used and pod.phase not in ("Succeeded", "Failed"):
-            counts[pod.node_name] += 1
-            _add_usage(used[pod.node_name], pod)  # type: ignore[arg-type]
-    pods = list(store.list("Pod"))
-    pending = [p for p in pods if not p.node_name and not p.deletion_timestamp
+    """Bind every unscheduled pod (in priority, then creation order) to a node, or mark it unschedulable."""
+    snapshot = Snapshot.of(store)
+    pending = [p for p in store.list("Pod") if not p.node_name and not p.deletion_timestamp
                and p.spec.get("schedulerName", COMPONENT) == COMPONENT]
-    pending.sort(key=lambda p: (-int(p.spec.get("priority", 0)), p.creation_timestamp, p.namespace, p.name))
+    pending.sort(key=lambda p: (-priority(p), p.creation_timestamp, p.namespace, p.name))
     for pod in pending:
-        _schedule_one(store, rng, pod, nodes, used, counts, pods)  # type: ignore[arg-type]
-
-
-def _priority(pod: Pod) -> int:
-    return int(pod.spec.get("priority", 0) or 0)
-
-
-def _schedule_one(store: Store, rng, pod: Pod, nodes: list, used: dict, counts: Counter, pods: list) -> None:
-    feasible, reasons, per_node = [], [], {}
-    by_name = {n.name: n for n in nodes}
-    placed = [(p, p.node_name) for p in store.list("Pod")
-              if p.node_name and p.phase not in ("Succeeded", "Failed")]
-    problem = volumes.pod_volume_problem(store, pod)          # VolumeBinding's PreFilter
-    for node in nodes:
-        why = ([problem] if problem else _unfit_reasons(pod, node, used, counts)
-               or volumes.volume_reasons(store, pod, node) or inter_pod_reasons(pod, node, by_name, placed))
-        per_node[node.name] = why
-        if why:
-            reasons.extend(why)
+        current = store.try_get("Pod", pod.name, pod.namespace)
+        if current is None or current.node_name:
+            continue
+        if current.spec.get("schedulingGates"):
+            _gated(store, current)  # type: ignore[arg-type]
         else:
-            feasible.append(node)
-    if not feasible:
-        nominated = pod.status.get("nominatedNodeName")
-        if nominated and any(p.node_name == nominated and p.deletion_timestamp for p in pods):
-            return   # victims still terminating: wait for them
-        preemption = _preempt(store, pod, nodes, used, counts, pods, per_node)
-        if preemption is None:
-            return
-        message = failure_message(len(nodes), reasons, preemption) if nodes else "no nodes available to schedule pods"
-        if problem and nodes:
-            message = f"0/{len(nodes)} nodes are available: {problem}. preemption: " \
-                      f"0/{len(nodes)} nodes are available: {len(nodes)} {NOT_HELPFUL}."
-        condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
-                     "lastProbeTime": None, "lastTransitionTime": store.now()}
-        current = pod.condition("PodScheduled")
-        if current is None or current.message != message:
-            store.update(pod.evolve(lambda d: d.setdefault("status", {}).__setitem__("conditions", [condition])))
-            store.record_event(pod, "Warning", "FailedScheduling", message, COMPONENT)
+            _schedule_one(store, rng, current, snapshot)  # type: ignore[arg-type]
+
+
+def _gated(store: Store, pod: Pod) -> None:
+    """A gated pod is not scheduled; it shows PodScheduled False, reason SchedulingGated."""
+    current = pod.condition("PodScheduled")
+    if current is not None and current.reason == "SchedulingGated":
         return
-    extra = preference_scores(pod, feasible, by_name, placed)
-    scores = [_score(pod, n, used) + extra[n.name] for n in feasible]
-    best = max(scores)
-    top = [n for n, s in zip(feasible, scores) if s == best]
-    chosen = top[int(rng.integers(0, len(top)))] if len(top) > 1 else top[0]
-    counts[chosen.name] += 1
-    _add_usage(used[chosen.name], pod)
+    condition = {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated", "message": GATED,
+                 "lastProbeTime": None, "lastTransitionTime": store.now()}
+    store.update(pod.evolve(lambda d: d.setdefault("status", {}).__setitem__("conditions", [condition])))
+
+
+def _feasible(filters: Filters) -> tuple[list[NodeInfo], dict[str, list[str]]]:
+    """findNodesThatFitPod: the nominated node alone when it fits, else every node that passes the filters."""
+    snapshot = filters.snapshot
+    nominated = filters.pod.status.get("nominatedNodeName")
+    if nominated in snapshot.infos and not filters.run(snapshot.infos[nominated]):
+        return [snapshot.infos[nominated]], {}
+    feasible, statuses = [], {}
+    for info in snapshot.nodes():
+        why = filters.run(info)
+        if why:
+            statuses[info.name] = why
+        else:
+            feasible.append(info)
+    return feasible, statuses
+
+
+def _schedule_one(store: Store, rng, pod: Pod, snapshot: Snapshot) -> None:
+    nominated = nominated_pods(store, pod)
+    feasible, statuses = _feasible(Filters(store, pod, snapshot, nominated))
+    if not feasible:
+        _unschedulable(store, pod, snapshot, statuses, nominated)
+        return
+    if len(feasible) == 1:
+        chosen = feasible[0].name
+    else:
+        chosen = scheduler_score.select_host(scheduler_score.total_scores(pod, feasible, snapshot), rng)
 
     def bind(d: dict) -> None:
-        d["spec"]["nodeName"] = chosen.name
+        d["spec"]["nodeName"] = chosen
         d.get("status", {}).pop("nominatedNodeName", None)
         d.setdefault("status", {})["conditions"] = [
             {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": store.now()}]
 
-    volumes.select_node(store, pod, chosen.name)              # VolumeBinding's PreBind
-    store.update(pod.evolve(bind))
+    volumes.select_node(store, pod, chosen)              # VolumeBinding's PreBind
+    bound = store.update(pod.evolve(bind))
+    snapshot.infos[chosen].add(bound)                    # assumed in the cache for the pods after it
     store.record_event(pod, "Normal", "Scheduled",
-                       f"Successfully assigned {pod.namespace}/{pod.name} to {chosen.name}", COMPONENT)
+                       f"Successfully assigned {pod.namespace}/{pod.name} to {chosen}", COMPONENT)
 
 
-def _preempt(store: Store, pod: Pod, nodes: list, used: dict, counts: Counter, pods: list, per_node: dict):
-    """DefaultPreemption's PostFilter: None when victims were deleted, else the reasons to print."""
-    if pod.spec.get("preemptionPolicy") == "Never":
-        return "not eligible due to preemptionPolicy=Never."
-    mine = _priority(pod)
-    candidates, reasons = [], []
-    for node in nodes:
-        why = per_node[node.name]
-        if any(r in PREEMPTION_MAY_HELP for r in why):
-            reasons.append(NO_VICTIMS)
-            continue
-        if not all(r.startswith(RESOLVABLE) for r in why):
-            reasons.append(NOT_HELPFUL)
-            continue
-        lower = sorted((p for p in pods if p.node_name == node.name and not p.deletion_timestamp
-                        and p.phase not in ("Succeeded", "Failed") and _priority(p) < mine),
-                       key=lambda p: (_priority(p), p.creation_timestamp, p.name))
-        node_used = {k: v for k, v in used[node.name].items()}
-        node_counts = Counter(counts)
-        victims = []
-        for victim in lower:
-            if not _resource_reasons(pod, node, {node.name: node_used}, node_counts):
-                break
-            victims.append(victim)
-            node_counts[node.name] -= 1
-            _add_usage(node_used, victim, -1)
-        if not victims or _resource_reasons(pod, node, {node.name: node_used}, node_counts):
-            reasons.append(NO_VICTIMS)
-            continue
-        candidates.append((len(victims), max(_priority(v) for v in victims), node.name, victims))
-    if not candidates:
-        return reasons
-    _, _, node_name, victims = min(candidates, key=lambda c: c[:3])
-    for victim in victims:
-        store.record_event(victim, "Normal", "Preempted", f"Preempted by pod {pod.uid} on node {node_name}",
-                           COMPONENT)
-        add_disruption_target(store, victim, "PreemptionByScheduler",
-                              f"{pod.spec.get('schedulerName', COMPONENT)}: preempting to accommodate a higher "
-                              f"priority pod")
-        store.delete("Pod", victim.name, victim.namespace)
-    store.update(pod.evolve(lambda d: d.setdefault("status", {}).__setitem__("nominatedNodeName", node_name)))
-    return None
+def _unschedulable(store: Store, pod: Pod, snapshot: Snapshot, statuses: dict[str, list[str]],
+                   waiting: dict[str, list[Pod]]) -> None:
+    """PostFilter, then handleSchedulingFailure: the PodScheduled condition, the event, the nomination."""
+    total = len(snapshot.infos)
+    if not total:
+        message = "no nodes available to schedule pods"
+        nominated = ""
+    else:
+        nominated, tail = scheduler_preempt.preempt(
+            store, pod, snapshot, statuses, lambda snap, info: Filters(store, pod, snap, waiting).run(info))
+        if nominated:
+            snapshot.reload(store, nominated)          # the cache sees its victims terminating
+        problem = volumes.pod_volume_problem(store, pod)
+        if problem:
+            message = f"0/{total} nodes are available: {problem}. preemption: " \
+                      f"0/{total} nodes are available: {total} {NOT_HELPFUL}."
+        else:
+            reasons = [r for info in snapshot.nodes() for r in statuses.get(info.name, [])]
+            message = failure_message(total, reasons, tail if tail else None)
+    pod = store.get("Pod", pod.name, pod.namespace)  # type: ignore[assignment]
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
+                 "lastProbeTime": None, "lastTransitionTime": store.now()}
+    current = pod.condition("PodScheduled")
 
+    def change(d: dict) -> None:
+        status = d.setdefault("status", {})
+        status["conditions"] = [condition]
+        if nominated:
+            status["nominatedNodeName"] = nominated
+
+    if current is None or current.message != message or nominated:
+        store.update(pod.evolve(change))
+        store.record_event(pod, "Warning", "FailedScheduling", message, COMPONENT)

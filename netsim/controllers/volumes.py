@@ -20,14 +20,16 @@ syncClaim / syncVolume) and the external provisioners it hands claims to:
   class's first allowedTopologies term when no node is selected.
 - A Bound volume whose claim is gone becomes Released; reclaimPolicy Delete
   then deletes it.
-- `kubernetes.io/pvc-protection` keeps a claim while a pod that is not
-  Succeeded or Failed uses it; `kubernetes.io/pv-protection` keeps a volume
+- `kubernetes.io/pvc-protection` keeps a claim while a pod bound to a node
+  names it (finished pods still count, unscheduled ones do not, as the
+  pvc-protection controller's podUsesPVC); `kubernetes.io/pv-protection` keeps a volume
   while it is Bound.
 
 A claim without storageClassName gets the default class (the
 `storageclass.kubernetes.io/is-default-class` annotation), as the
 DefaultStorageClass admission plugin does, here at its first sync.
-Not built: volume expansion, Recycle, the claim retention policy's Delete.
+Volume expansion is volume_expansion.py's; a StatefulSet's claim retention policy is
+statefulset.py's (ownerReferences the garbage collector follows). Not built: Recycle.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from netsim.api.objects import Node, Pod, Resource
 from netsim.api.quantity import Quantity
 from netsim.api.selector import LabelSelector
 from netsim.api.store import Store
+from netsim.controllers import volume_expansion
 
 COMPONENT = "persistentvolume-controller"
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
@@ -63,6 +66,7 @@ def reconcile(store: Store) -> None:
             _sync_claim(store, claim)
     for volume in store.list("PersistentVolume"):
         _sync_volume(store, volume)
+    volume_expansion.reconcile(store)
 
 
 def default_class(store: Store) -> Resource | None:
@@ -134,8 +138,9 @@ def can_provision(store: Store, claim: Resource, node: Node) -> bool:
 
 def _protect(store: Store) -> None:
     """Add the protection finalizers; drop them when nothing needs the object any more."""
+    # only scheduled pods count: the kubelet will not start a pod whose claim is being deleted
     users = {(v["persistentVolumeClaim"]["claimName"], p.namespace)
-             for p in store.list("Pod") if p.phase not in ("Succeeded", "Failed")
+             for p in store.list("Pod") if p.node_name
              for v in p.spec.get("volumes") or () if v.get("persistentVolumeClaim")}
     for kind, finalizer in (("PersistentVolumeClaim", PVC_PROTECTION), ("PersistentVolume", PV_PROTECTION)):
         for obj in store.list(kind):
@@ -242,6 +247,8 @@ def _bind(store: Store, pv: Resource, claim: Resource) -> None:
         notes[BIND_COMPLETED] = "yes"
         if not claim.spec.get("volumeName"):
             notes[BOUND_BY_CONTROLLER] = "yes"
+        if claim.status.get("phase") == "Bound":
+            return   # already bound: a resize owns status.capacity and the conditions
         d["status"] = {"phase": "Bound", "accessModes": list(pv.spec.get("accessModes") or ()),
                        "capacity": dict(pv.spec.get("capacity") or {})}
 
@@ -268,12 +275,13 @@ def _sync_volume(store: Store, pv: Resource) -> None:
         store.delete("PersistentVolume", pv.name)
 
 
-def _event_once(store: Store, obj: Resource, type_: str, reason: str, message: str) -> None:
+def _event_once(store: Store, obj: Resource, type_: str, reason: str, message: str,
+                component: str = COMPONENT) -> None:
     """Record the event unless the same one is already the latest about the object (no count churn)."""
     if any(e.involved_object.get("uid") == obj.uid and e.reason == reason and e.message == message
            for e in store.list("Event", obj.namespace or "default")):
         return
-    store.record_event(obj, type_, reason, message, COMPONENT)
+    store.record_event(obj, type_, reason, message, component)
 
 
 def pod_claims(pod: Pod) -> list[str]:

@@ -1,11 +1,13 @@
-"""Naming and ownership helpers the workload controllers share (pod-template-hash, controller refs, disruption)."""
+"""Helpers the workload controllers share: pod-template-hash, controller refs, disruption, pod availability."""
 
 from __future__ import annotations
 
 import json
+import math
 
 from netsim.api.meta import NAME_SUFFIX_ALPHABET
 from netsim.api.objects import Resource
+from netsim.sim.clock import parse_rfc3339
 
 
 def fnv32a(data: bytes) -> int:
@@ -58,3 +60,31 @@ def add_disruption_target(store, pod: Resource, reason: str, message: str) -> No
         status["conditions"] = conditions
 
     store.update(store.get("Pod", pod.name, pod.namespace).evolve(change))
+
+
+def ready_since(pod: Resource) -> float | None:
+    """When the pod's Ready condition last turned True (epoch seconds), or None when it is not Ready."""
+    for cond in pod.status.get("conditions") or ():
+        if cond.get("type") == "Ready":
+            if cond.get("status") != "True":
+                return None
+            stamp = cond.get("lastTransitionTime")
+            return parse_rfc3339(stamp) if stamp else 0.0
+    return None
+
+
+def available_at(pod: Resource, min_ready_seconds: int) -> float:
+    """When the pod counts as available (podutil.IsPodAvailable): minReadySeconds after it became Ready; inf: not Ready.
+
+    The controllers compare with `Before(now)` on nanosecond clocks; here a pod is
+    available from that instant on, which differs only at the clock's resolution.
+    """
+    since = ready_since(pod)
+    if since is None:
+        return math.inf
+    return since + min_ready_seconds if min_ready_seconds else -math.inf
+
+
+def is_available(pod: Resource, min_ready_seconds: int, now: float) -> bool:
+    """Ready for at least minReadySeconds at `now` (podutil.IsPodAvailable)."""
+    return available_at(pod, min_ready_seconds) <= now

@@ -29,6 +29,9 @@ from netsim.api.topology import Topology
 from netsim.controllers import (apiserver, cronjob, daemonset, deployment, endpointslice, job, nodelifecycle,
                                 replicaset, scheduler, servicelb, statefulset, volumes)
 from netsim.controllers.allocation import ServiceAllocator
+from netsim.controllers import namespace as namespace_controller
+from netsim.controllers import serviceaccount, volume_expansion
+from netsim.auth.certificates import ca_for_seed
 from netsim.auth import aggregation
 from netsim.emulator.addons import install_addons, reconcile_l7_status
 from netsim.errors import NetsimError
@@ -63,10 +66,13 @@ class Cluster:
             clock=self.clock.now,
             rng=child_rng(seed, "apiserver"),
             admission=(ServiceAllocator(str(topology.service_subnet), child_rng(seed, "service-allocator")),
-                       scheduler.admit_priority),
+                       scheduler.admit_priority,
+                       serviceaccount.ServiceAccountAdmission(child_rng(seed, "serviceaccount-admission")),
+                       volume_expansion.PersistentVolumeClaimResize()),
             event_rng=child_rng(seed, "events"),
         )
         self.scheduler_rng = child_rng(seed, "scheduler")
+        self.serviceaccount_rng = child_rng(seed, "serviceaccount-controllers")
         self.kubelets: dict[str, Kubelet] = {}
         self.queue = EventQueue(self.clock)
         self.nodes = nodelifecycle.NodeHealth()
@@ -98,20 +104,26 @@ class Cluster:
                                               self.topology)
         return self.kubelets.get(node.name)
 
+    def root_ca_pem(self) -> str:
+        """The cluster CA certificate, PEM (kube-root-ca.crt's ca.crt); derived from the seed on first use."""
+        return ca_for_seed(self.seed, self.clock.start).pem.decode()
+
     def reconcile_once(self) -> None:
         """One pass of every controller and kubelet, in a fixed order."""
         store = self.store
         now = self.clock.now()
         apiserver.reconcile(store, str(self.topology.service_subnet))
         aggregation.reconcile(store)
+        serviceaccount.reconcile(store, self.root_ca_pem, self.serviceaccount_rng)
         self.wake_at(nodelifecycle.reconcile(store, now, self.nodes))
-        deployment.reconcile(store)
-        replicaset.reconcile(store)
-        statefulset.reconcile(store)
-        daemonset.reconcile(store)
+        self.wake_at(deployment.reconcile(store))
+        self.wake_at(replicaset.reconcile(store))
+        self.wake_at(statefulset.reconcile(store, dict(self.topology.feature_gates)))
+        self.wake_at(daemonset.reconcile(store))
         self.wake_at(cronjob.reconcile(store, now))
         self.wake_at(job.reconcile(store, now))
         volumes.reconcile(store)
+        namespace_controller.reconcile(store)
         scheduler.reconcile(store, self.scheduler_rng)
         for node in store.list("Node"):
             kubelet = self._kubelet(node)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from netsim.api.errors import FieldError
 from netsim.capture.points import CaptureSet
 from netsim.dataplane.network import Network
 from netsim.dataplane.trace import WalkResult
@@ -58,6 +59,7 @@ class Emulator:
         """Send every connection of a flow; returns them in order (`progress(done)` after each, if given)."""
         store = self.cluster.store
         sender = resolve_sender(store, flow.source, f"{field}.from", self.external_sender())
+        _refuse_a_down_machine(self.cluster, sender, f"{field}.from")
         target = resolve_target(store, flow.destination, flow.protocol, f"{field}.to")
         connections = []
         for _ in range(flow.count):
@@ -90,6 +92,18 @@ class Emulator:
         """Flush and close the capture files."""
         if self.capture is not None:
             self.capture.close()
+
+
+def _refuse_a_down_machine(cluster: Cluster, sender: Sender, field: str) -> None:
+    """A node whose machine is down (Cluster.fail_node) sends nothing, nor do the pods on it: bad input."""
+    node = sender.host if cluster.store.try_get("Node", sender.host) is not None else None
+    if node is None and "/" in sender.host:
+        namespace, name = sender.host.split("/", 1)
+        pod = cluster.store.try_get("Pod", name, namespace)
+        node = pod.node_name if pod is not None else None
+    if node and not cluster.nodes.up(node):
+        raise FieldError(f"{sender.label} is on node {node}, whose machine is down (netsim node recover {node})",
+                         field)
 
 
 def first_packet(sender: Sender, target: Target, protocol: str, sport: int, payload: bytes) -> Packet:

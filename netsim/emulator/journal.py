@@ -13,6 +13,7 @@ clock only:
 - `rollout-undo`: {name, namespace, revision} — `kubectl rollout undo deployment/NAME [--to-revision]`;
 - `create-job`: {name, namespace, cronjob} — `kubectl create job NAME --from=cronjob/CRONJOB`;
 - `delete`: {kind, name, namespace, cascade} — `kubectl delete --cascade`.
+- `patch`: {kind, name, namespace, type, patch} — `kubectl patch --type merge|json|strategic -p PATCH`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def replay(cluster: Cluster, entry: dict) -> None:
     elif command == "delete":
         store.delete(entry["kind"], entry["name"], entry.get("namespace", ""),
                      propagation=CASCADES[entry.get("cascade", "background")])
+    elif command == "patch":
+        from netsim.api.patches import patch_object
+
+        patch_object(store, entry["kind"], entry["name"], entry.get("namespace", ""), entry["patch"],
+                     entry.get("type", "strategic"))
     else:
         raise StateError(f"journal entry with unknown command {command!r}")
     cluster.settle()

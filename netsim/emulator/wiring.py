@@ -16,7 +16,14 @@ Names, written once here:
   pod's `<namespace>/<pod>` (the plugins draw random ones; these are
   stable): a cni0 port in `bridge`/`vxlan`, a routed link in `ptp`;
 - hostNetwork pods share their node's host;
-- MACs are the dataplane's (`mac_address(host, iface)`).
+- MACs are the dataplane's (`mac_address(host, iface)`);
+- a node whose machine is down (`netsim node fail`, `Cluster.fail_node`)
+  keeps its host, pods and routes, but its eth0 is plugged into no
+  segment: like a powered-off machine it answers nothing, so a packet to
+  it or to one of its pods ends in `no ARP answer` (EHOSTUNREACH), the
+  next hop's neighbour entry failing as the kernel's does. The other
+  nodes keep their routes to its podCIDR, as kindnetd and flannel do
+  until the Node object is deleted.
 
 Each node's netfilter runs the ruleset kube-proxy renders for it, plus the
 CNI portmap plugin's hostPort chains (portmap.py), plus the NetworkPolicy
@@ -147,7 +154,8 @@ def _wire_node(cluster: Cluster, network: Network, node: Node, prefix: int) -> N
     host = network.add_host(node.name, forwarding=True)
     host.add_interface(NODE_IFACE)
     host.add_address(NODE_IFACE, f"{node.internal_ip}/{prefix}")
-    network.connect(node_segment(cluster, node), node.name, NODE_IFACE)
+    if cluster.nodes.up(node.name):   # a failed node's machine is off: its NIC is on no wire (module docstring)
+        network.connect(node_segment(cluster, node), node.name, NODE_IFACE)
     cni.wire_node(cluster.topology.cni, host, node)
     if "node-role.kubernetes.io/control-plane" in node.labels:
         host.bind(EchoApp("kube-apiserver"), Proto.TCP, SECURE_PORT)

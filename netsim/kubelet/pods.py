@@ -16,7 +16,13 @@ Node-pressure eviction: when the node's memory.available (capacity minus
 the pods' `netsim.dev/memory`) falls below kubelet's evictionHard 100Mi,
 the eviction manager evicts one pod per 10s monitoring period, ranked as
 rankMemoryPressure does (usage above requests, priority, usage): phase
-Failed, reason Evicted, its message and an Evicted event.
+Failed, reason Evicted, its message and an Evicted event. While the
+threshold was met within the last evictionPressureTransitionPeriod (5m),
+the kubelet posts the node condition MemoryPressure True
+(KubeletHasInsufficientMemory, and a NodeHasInsufficientMemory event),
+then False again (KubeletHasSufficientMemory), as setters.go's
+MemoryPressureCondition writes them; the node lifecycle controller taints
+the node from that condition.
 
 Termination follows the seed's sequence: once the pod has a
 deletionTimestamp the kubelet records Killing, runs each container's preStop
@@ -39,16 +45,23 @@ from netsim.api.objects import Pod
 from netsim.api.quantity import Quantity
 from netsim.api.store import Store
 from netsim.api.topology import Topology
+from netsim.kubelet.configwait import REASON as CONFIG_ERROR, ConfigGate
 from netsim.kubelet.ipam import HostLocalIpam
-from netsim.kubelet.lifecycle import (Behaviour, ContainerPhase, container_phase, prestop_seconds, pull_phase,
-                                      ready_time)
+from netsim.kubelet.lifecycle import (DEFAULT_GRACE_SECONDS, Behaviour, ContainerPhase, container_phase, killed_exit,
+                                      probe_run, prestop_seconds, pull_phase)
+from netsim.kubelet.prober import Probe, failure_message, readiness
 from netsim.kubelet.resolvconf import record_dns_warnings
 from netsim.sim.clock import rfc3339
 
 COMPONENT = "kubelet"
 EVICTION_THRESHOLD = Quantity.parse("100Mi")   # kubelet evictionHard default memory.available<100Mi
 EVICTION_INTERVAL = 10.0                       # evictionMonitoringPeriod
-MINIMUM_GRACE_SECONDS = 2.0   # kuberuntime killContainer: minimumGracePeriodInSeconds
+PRESSURE_TRANSITION = 300.0                    # evictionPressureTransitionPeriod
+# (status, reason, message, event) of the MemoryPressure condition, as kubelet's setters.go writes it
+MEMORY_PRESSURE = {True: ("True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available",
+                          "NodeHasInsufficientMemory"),
+                   False: ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available",
+                           "NodeHasSufficientMemory")}
 CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 
@@ -62,6 +75,7 @@ class PodRuntime:
     stopping: float | None = None
     written: object = None      # the status last sent (the status manager sends only changes)
     adopted: bool = False       # a pod that was already running (a dump): its status is left as given
+    config: ConfigGate = field(default_factory=ConfigGate)   # CreateContainerConfigError retries (configwait.py)
 
 
 class Kubelet:
@@ -74,6 +88,7 @@ class Kubelet:
         self.topology = topology   # clusterDNS, clusterDomain and the node's resolv.conf (resolvconf.py)
         self.pods: dict[str, PodRuntime] = {}
         self._pressure_since: float | None = None   # when the eviction manager last evicted under pressure
+        self._pressure_seen: float | None = None    # when the eviction manager last saw the threshold met
 
     def reconcile(self, store: Store, now: float | None = None) -> float:
         """One pass over this node's pods; returns when the next change is due (inf: none)."""
@@ -85,7 +100,8 @@ class Kubelet:
             due = min(due, self._sync(store, pod, now))  # type: ignore[arg-type]
         for uid in [u for u in self.pods if u not in seen]:
             del self.pods[uid]
-        return min(due, self._eviction(store, now))
+        due = min(due, self._eviction(store, now))
+        return min(due, self._memory_pressure(store, now))
 
     def resync(self) -> None:
         """Forget what was last sent, so the next pass writes every pod's status (a restarted kubelet)."""
@@ -106,6 +122,7 @@ class Kubelet:
         if not running or available >= EVICTION_THRESHOLD:
             self._pressure_since = None
             return math.inf
+        self._pressure_seen = now
         if self._pressure_since is not None and now < self._pressure_since + EVICTION_INTERVAL:
             return self._pressure_since + EVICTION_INTERVAL
         self._pressure_since = now
@@ -133,6 +150,31 @@ class Kubelet:
         self.ipam.release(f"{victim.namespace}/{victim.name}")
         return now + EVICTION_INTERVAL
 
+    def _memory_pressure(self, store: Store, now: float) -> float:
+        """Post the node's MemoryPressure condition (module docstring); returns when it next turns False."""
+        node = store.try_get("Node", self.node_name)
+        if node is None:
+            return math.inf
+        pressure = self._pressure_seen is not None and now < self._pressure_seen + PRESSURE_TRANSITION
+        status, reason, message, event = MEMORY_PRESSURE[pressure]
+        current = node.condition("MemoryPressure")
+        if (current.status if current is not None else "False") != status:
+            stamp = rfc3339(now)
+
+            def post(d: dict) -> None:
+                conditions = d.setdefault("status", {}).setdefault("conditions", [])
+                entry = next((c for c in conditions if c.get("type") == "MemoryPressure"), None)
+                if entry is None:
+                    entry = {"type": "MemoryPressure"}
+                    conditions.insert(0, entry)   # kubelet's order: MemoryPressure, DiskPressure, PIDPressure, Ready
+                entry.update(status=status, lastHeartbeatTime=stamp, lastTransitionTime=stamp, reason=reason,
+                             message=message)
+
+            node = store.update(node.evolve(post))
+            store.record_event(node, "Normal", event, f"Node {self.node_name} status is now: {event}", COMPONENT,
+                               self.node_name)
+        return self._pressure_seen + PRESSURE_TRANSITION if pressure else math.inf
+
     # one pod ---------------------------------------------------------------------------
     def _sync(self, store: Store, pod: Pod, now: float) -> float:
         owner = f"{pod.namespace}/{pod.name}"
@@ -149,6 +191,7 @@ class Kubelet:
             rt.address = self._address(pod, owner)
             if self.topology is not None:
                 record_dns_warnings(store, pod, self.topology, self.node_name)   # the sandbox's resolv.conf
+        rt.config.observe(store, pod)
         status, due, events = self._status(pod, rt, behaviour, sandbox, now)
         signature = (repr(status), rt.address)
         if signature != rt.written:
@@ -220,6 +263,7 @@ class Kubelet:
         main_start = cursor if initialized else math.inf
 
         statuses, all_ready, running, finished = [], True, False, []
+        config_waiting = False
         for c in containers:
             entry = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
                      "restartCount": 0, "started": False, "lastState": {}}
@@ -247,23 +291,31 @@ class Kubelet:
                 all_ready = False
                 statuses.append(entry)
                 continue
-            if b.create_error:
-                entry["state"] = {"waiting": {"reason": "CreateContainerError", "message": b.create_error}}
-                events.append((("failed", c["name"]), "Warning", "Failed", f"Error: {b.create_error}"))
+            cb = Behaviour.of(pod.annotations, containers, c["name"])   # this container's own behaviour
+            if cb.create_error:
+                entry["state"] = {"waiting": {"reason": "CreateContainerError", "message": cb.create_error}}
+                events.append((("failed", c["name"]), "Warning", "Failed", f"Error: {cb.create_error}"))
                 all_ready = False
                 statuses.append(entry)
                 continue
-            phase = container_phase(b, policy, main_start, now)
-            self._start_events(events, c, main_start, phase, ident, stamp)
+            grace = float(spec.get("terminationGracePeriodSeconds", DEFAULT_GRACE_SECONDS))
+            gate = rt.config.gate(c, main_start, now)
+            if gate.waiting:   # configwait.py: a required ConfigMap, Secret or key is missing
+                entry["state"] = {"waiting": {"reason": CONFIG_ERROR, "message": gate.message}}
+                events.extend(gate.events)
+                due, all_ready, config_waiting = min(due, gate.retry), False, True
+                statuses.append(entry)
+                continue
+            phase = container_phase(cb, policy, gate.start, now, c, grace, prestop_seconds(c, pod.annotations))
+            self._start_events(events, c, gate.start, phase, ident, stamp)
             entry.update(self._container_state(phase, c, ident, stamp))
-            due = min(due, phase.next_change)
+            due = min(due, phase.next_change, self._probe_events(events, c, cb, phase, policy, now, rt.address))
             if phase.state == "running":
                 running = True
-                ready_at = ready_time(c, b, phase.since)
+                started_at = probe_run(cb, c, phase.since).started
+                ready_at, _ = readiness(c, phase.since, started_at, cb.ready_seconds)
+                entry["started"] = now >= started_at
                 entry["ready"] = now >= ready_at
-                if ready_at > now:
-                    due = min(due, ready_at)
-                due = min(due, self._failed_probes(events, c, phase, ready_at, now, rt.address))
             elif phase.state == "terminated":
                 finished.append(phase.last.exit_code)
             all_ready = all_ready and entry["ready"]
@@ -271,7 +323,7 @@ class Kubelet:
 
         if init_failed:
             pod_phase = "Failed"
-        elif main_start == math.inf or now < main_start:
+        elif main_start == math.inf or now < main_start or config_waiting:
             pod_phase = "Pending"
         elif len(finished) == len(containers) and containers:
             pod_phase = "Succeeded" if all(code == 0 for code in finished) else "Failed"
@@ -303,20 +355,34 @@ class Kubelet:
         return status, due, events
 
     @staticmethod
-    def _failed_probes(events: list, c: dict, phase: ContainerPhase, ready_at: float, now: float, ip: str) -> float:
-        """An Unhealthy event per readiness probe that ran and failed before `ready_at`; returns the next probe."""
-        probe = c.get("readinessProbe")
-        if not probe:
-            return math.inf
-        first = phase.since + float(probe.get("initialDelaySeconds", 0) or 0)
-        period = float(probe.get("periodSeconds", 10) or 10)
-        message = _probe_failure(probe, c, ip)
-        j = 0
-        while first + j * period <= now and first + j * period < ready_at:
-            events.append((("unhealthy", c["name"], phase.restarts, j), "Warning", "Unhealthy", message))
-            j += 1
-        upcoming = first + j * period
-        return upcoming if upcoming < ready_at else math.inf
+    def _probe_events(events: list, c: dict, b: Behaviour, phase: ContainerPhase, policy: str, now: float,
+                      ip: str) -> float:
+        """The prober's events of every run so far (an Unhealthy per failed startup, liveness or readiness
+        probe, a Killing per probe kill); returns when the next probe result or kill is due (inf: none)."""
+        due = math.inf
+        runs = [(i, r.started, r.finished) for i, r in enumerate(phase.runs)]
+        if phase.state == "running":
+            runs.append((phase.restarts, phase.since, math.inf))
+        name = c["name"]
+        for index, begun, ended in runs:
+            probes = probe_run(b, c, begun)
+            ready_at, unready = readiness(c, begun, probes.started, b.ready_seconds)
+            failed = list(probes.failures) + [(t, None) for t in unready if t < ended]   # probes end with the run
+            for t, probe in sorted(failed, key=lambda f: f[0]):
+                if t > now:
+                    due = min(due, t)
+                    break
+                message = failure_message(probe, c, ip) if probe is not None else _readiness_failure(c, ip)
+                kind = probe.kind if probe is not None else "readiness"
+                events.append((("unhealthy", name, index, kind, t), "Warning", "Unhealthy", message))
+            if probes.killed <= now:
+                message = f"Container {name} failed {probes.killed_by} probe"
+                events.append((("probe-kill", name, index), "Normal", "Killing",
+                               message + (", will be restarted" if policy != "Never" else "")))
+            for t in (probes.started, ready_at, probes.killed):
+                if now < t <= ended:
+                    due = min(due, t)
+        return due
 
     @staticmethod
     def _start_events(events: list, c: dict, first: float, phase: ContainerPhase, ident: str, stamp,
@@ -344,8 +410,9 @@ class Kubelet:
                     "restartCount": phase.restarts, "lastState": last}
         if phase.state == "backoff":
             message = f"back-off {int(phase.backoff)}s restarting failed container={c['name']} pod={ident}"
+            # the waiting status keeps the exited instance's restartCount (convertToAPIContainerStatuses)
             return {"state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}},
-                    "restartCount": phase.restarts, "lastState": last}
+                    "restartCount": phase.restarts - 1, "lastState": last}
         previous = phase.runs[-2] if len(phase.runs) > 1 else None
         return {"state": terminated(phase.last), "restartCount": phase.restarts,
                 "lastState": terminated(previous) if previous else {}}
@@ -399,14 +466,13 @@ class Kubelet:
                                    self.node_name)
             pod = store.get("Pod", pod.name, pod.namespace)  # type: ignore[assignment]
         grace = float(pod.metadata.get("deletionGracePeriodSeconds") or 0)
-        behaviour = Behaviour.of(pod.annotations, list(pod.spec.get("containers") or []))
-        by_name = {c["name"]: c for c in pod.spec.get("containers") or []}
+        containers = list(pod.spec.get("containers") or [])
+        by_name = {c["name"]: c for c in containers}
         exits = []
         for s in started:
             hook = prestop_seconds(by_name.get(s["name"], {}), pod.annotations)
-            deadline = rt.stopping + grace + (MINIMUM_GRACE_SECONDS if hook >= grace and hook else 0.0)
-            sigterm = rt.stopping + min(hook, grace)
-            exits.append(min(sigterm + behaviour.shutdown_seconds, deadline))
+            shutdown = Behaviour.of(pod.annotations, containers, s["name"]).shutdown_seconds
+            exits.append(killed_exit(rt.stopping, grace, hook, shutdown)[0])
         done_at = max(exits, default=now)
         if now < done_at:
             return done_at
@@ -422,12 +488,11 @@ class Kubelet:
 
 
 def _memory_use(pod: Pod) -> Quantity:
-    """The pod's working set: netsim.dev/memory per container (0 when not given)."""
-    raw = pod.annotations.get("netsim.dev/memory")
-    one = Quantity.parse(raw) if raw else Quantity.parse("0")
+    """The pod's working set: each container's netsim.dev/<container>.memory or netsim.dev/memory (0: none)."""
     total = Quantity.parse("0")
-    for _ in pod.spec.get("containers") or []:
-        total = total + one
+    for c in pod.spec.get("containers") or []:
+        raw = pod.annotations.get(f"netsim.dev/{c.get('name')}.memory", pod.annotations.get("netsim.dev/memory"))
+        total = total + (Quantity.parse(raw) if raw else Quantity.parse("0"))
     return total
 
 
@@ -445,24 +510,7 @@ def _eviction_rank(pod: Pod, usage: Quantity) -> tuple:
     return (0 if over > 0 else 1, int(pod.spec.get("priority", 0) or 0), -over, pod.namespace, pod.name)
 
 
-def _probe_failure(probe: dict, container: dict, ip: str) -> str:
-    """The kubelet prober's message for a readiness probe that finds nothing listening yet."""
-    def port_of(value) -> str:
-        if isinstance(value, str) and not value.isdigit():
-            for p in container.get("ports") or []:
-                if p.get("name") == value:
-                    return str(p.get("containerPort"))
-        return str(value)
-
-    if "httpGet" in probe:
-        h = probe["httpGet"]
-        port = port_of(h.get("port"))
-        scheme = str(h.get("scheme", "HTTP")).lower()
-        return (f'Readiness probe failed: Get "{scheme}://{h.get("host") or ip}:{port}{h.get("path", "/")}": '
-                f"dial tcp {h.get('host') or ip}:{port}: connect: connection refused")
-    if "tcpSocket" in probe:
-        port = port_of(probe["tcpSocket"].get("port"))
-        return f"Readiness probe failed: dial tcp {probe['tcpSocket'].get('host') or ip}:{port}: connect: connection refused"
-    if "grpc" in probe:
-        return f"Readiness probe failed: timeout: failed to connect service \":{probe['grpc'].get('port')}\" within 1s"
-    return "Readiness probe failed: "
+def _readiness_failure(container: dict, ip: str) -> str:
+    """The Unhealthy message of a readiness probe that finds nothing listening yet."""
+    probe = Probe.of(container, "readiness")
+    return failure_message(probe, container, ip) if probe is not None else ""

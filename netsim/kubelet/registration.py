@@ -19,6 +19,17 @@ from netsim.api.topology import NodeSpec, Topology
 # The machine size a node reports when nothing else says (status.capacity).
 DEFAULT_CAPACITY = {"cpu": "4", "ephemeral-storage": "102400Mi", "memory": "16Gi", "pods": "110"}
 KUBELET_VERSION = "v1.31.0"
+# The conditions a healthy kubelet posts, in its order (kubelet's setters.go: MemoryPressureCondition,
+# DiskPressureCondition, PIDPressureCondition, ReadyCondition).
+NODE_CONDITIONS = (
+    {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+     "message": "kubelet has sufficient memory available"},
+    {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
+     "message": "kubelet has no disk pressure"},
+    {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
+     "message": "kubelet has sufficient PID available"},
+    {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"},
+)
 
 
 def node_manifest(spec: NodeSpec) -> dict:
@@ -41,8 +52,7 @@ def node_manifest(spec: NodeSpec) -> dict:
                           {"address": spec.name, "type": "Hostname"}],
             "capacity": dict(DEFAULT_CAPACITY),
             "allocatable": dict(DEFAULT_CAPACITY),
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status"}],
+            "conditions": [dict(c) for c in NODE_CONDITIONS],
             "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": KUBELET_VERSION,
                          "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-netsim",
                          "kubeProxyVersion": KUBELET_VERSION, "containerRuntimeVersion": "containerd://1.7.18"},

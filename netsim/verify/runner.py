@@ -1,6 +1,6 @@
 """Running a scenario: build its cluster, then each step in order, yielding one `StepReport` per step.
 
-Changes (apply, delete, scale) go through the store as kubectl's requests
+Changes (apply, delete, scale, patch) go through the store as kubectl's requests
 would, the controllers settle, and the emulator's network is rebuilt from the
 new state (every node's rules as kube-proxy's next sync writes them). Send
 steps walk their connections and check the step's expectations. A step whose
@@ -18,6 +18,7 @@ from typing import Any
 from netsim.api.apply import apply_manifests
 from netsim.api.errors import NotFound
 from netsim.api.load import Manifest
+from netsim.api.patches import patch_object
 from netsim.api.store import Store
 from netsim.api.topology import Topology
 from netsim.capture.points import CaptureSet
@@ -27,8 +28,8 @@ from netsim.emulator.traffic import FlowSpec
 from netsim.errors import NotImplementedFeature
 from netsim.verify.expect import Check, check_all
 from netsim.verify.observe import Observation, observe, pods_by_host
-from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, NodeStep, PendingStep, ScaleStep, Scenario,
-                                    SendStep, Step)
+from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, NodeStep, PatchStep, PendingStep, ScaleStep,
+                                    Scenario, SendStep, Step)
 from netsim.verify.summary import describe, rewrite_text
 
 # progress(step number from 1, steps in all, step name, connections done, connections in the step)
@@ -158,6 +159,11 @@ def _change(step: Step, action, emulator: Emulator) -> StepReport:
         store.delete(action.kind, action.name, action.namespace, propagation=action.cascade.propagation)
         what = f"{step.name} (cascade {action.cascade.value})"
         kind = "delete"
+    elif isinstance(action, PatchStep):
+        _require(store, action.kind, action.name, action.namespace, step)
+        changed, _ = patch_object(store, action.kind, action.name, action.namespace, action.patch, action.patch_type)
+        what = f"{step.name} ({action.patch_type}{'' if changed else ', no change'})"
+        kind = "patch"
     else:
         current = _require(store, action.kind, action.name, action.namespace, step)
         before = current.to_dict().get("spec", {}).get("replicas")

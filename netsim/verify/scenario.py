@@ -17,6 +17,7 @@ The document (cluster/README.md has the whole format, with examples):
       - apply: {files: [web-v2.yaml], manifests: [{...an inline object...}]}
       - scale: {kind: Deployment, name: web, replicas: 3}
       - delete: {kind: Deployment, name: web, cascade: orphan}
+      - patch: {kind: pvc, name: data, type: merge, patch: {metadata: {finalizers: []}}}
 
 `netsim run` takes the folder or the document's file. In a folder without
 `spec.manifests`, every manifest below the folder is loaded at the start,
@@ -44,6 +45,7 @@ import yaml
 from netsim.api.errors import FieldError, InvalidObject
 from netsim.api.kinds import resolve_resource
 from netsim.api.load import MANIFEST_SUFFIXES, Manifest, is_netsim_document, load_text, parse_documents
+from netsim.api.patches import PATCH_TYPES
 from netsim.api.selector import LabelSelector, parse_selector_string
 from netsim.dataplane.trace import Outcome
 from netsim.emulator.traffic import FlowSpec
@@ -165,6 +167,17 @@ class ScaleStep:
 
 
 @dataclass(frozen=True, slots=True)
+class PatchStep:
+    """`kubectl patch KIND NAME --type TYPE -p PATCH` (the seed's `kubectl edit`), then the controllers settle."""
+
+    kind: str
+    name: str
+    namespace: str
+    patch_type: str
+    patch: Any
+
+
+@dataclass(frozen=True, slots=True)
 class AdvanceStep:
     """Run the simulated clock forward by `seconds`: controllers, kubelets and timers act meanwhile."""
 
@@ -194,7 +207,7 @@ class Step:
 
     index: int
     name: str
-    action: SendStep | ApplyStep | DeleteStep | ScaleStep | AdvanceStep | NodeStep | PendingStep
+    action: SendStep | ApplyStep | DeleteStep | ScaleStep | PatchStep | AdvanceStep | NodeStep | PendingStep
     field: str = ""  # where the step is in the document: `spec.steps[2]`, or `spec.traffic[0]` (the shorthand)
 
     def __post_init__(self) -> None:
@@ -207,7 +220,7 @@ PENDING_ACTIONS = {
     "resolve": "DNS resolution from a pod (cluster DNS, issue #7)",
     "dig": "DNS queries from a pod (cluster DNS, issue #7)",
 }
-ACTIONS = ("send", "apply", "delete", "scale", "advance", "failNode", "recoverNode", *PENDING_ACTIONS)
+ACTIONS = ("send", "apply", "delete", "scale", "patch", "advance", "failNode", "recoverNode", *PENDING_ACTIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +398,9 @@ def _step(item: Any, index: int, folder: Path) -> Step:
     if action == "scale":
         step = _scale(data)
         return Step(index, name or f"scale {step.kind} {step.namespace}/{step.name} to {step.replicas}", step)
+    if action == "patch":
+        step = _patch(data)
+        return Step(index, name or f"patch {step.kind} {step.namespace}/{step.name}".replace(" /", " "), step)
     if action == "advance":
         seconds = data.get("seconds") if isinstance(data, Mapping) else None
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
@@ -455,6 +471,20 @@ def _scale(data: Any) -> ScaleStep:
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise FieldError(f"must be a non-negative integer, got {replicas!r}", "scale.replicas")
     return ScaleStep(kind, name, namespace, replicas)
+
+
+def _patch(data: Any) -> PatchStep:
+    kind, name, namespace = _object_ref(data, "patch")
+    unknown = sorted(set(data) - {"kind", "name", "namespace", "type", "patch"})
+    if unknown:
+        raise FieldError(f"unknown field {unknown[0]!r}", f"patch.{unknown[0]}")
+    patch_type = data.get("type", "strategic")
+    if patch_type not in PATCH_TYPES:
+        raise FieldError(f"must be one of {', '.join(PATCH_TYPES)}; got {patch_type!r}", "patch.type")
+    body = data.get("patch")
+    if not isinstance(body, (Mapping, list)):
+        raise FieldError("is required: an object (merge, strategic) or a list of operations (json)", "patch.patch")
+    return PatchStep(kind, name, namespace, patch_type, body)
 
 
 EXPECT_FIELDS = ("deliveredTo", "never", "outcome", "clientIP", "split")

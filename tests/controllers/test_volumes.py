@@ -145,6 +145,22 @@ def test_deleting_the_claim_waits_for_its_pod_then_deletes_the_provisioned_volum
     assert store.try_get("PersistentVolume", volume) is None
 
 
+def test_only_pods_on_a_node_hold_a_claim_finished_ones_included() -> None:
+    finished = _pod("done", "data").replace("spec:\n", "metadata: {name: done, annotations: {netsim.dev/run-seconds: '1'}}\n"
+                                            "spec:\n  restartPolicy: Never\n", 1).replace("metadata: {name: done}\n", "", 1)
+    pending = _pod("waiting", "spare", "  nodeSelector: {no-such-label: x}\n")
+    cluster = _build(ZONAL + _claim("data", "1Gi", "zonal") + _claim("spare", "1Gi", "manual") + finished + pending)
+    store = cluster.store
+    cluster.advance(10)
+    assert store.get("Pod", "done", "default").phase == "Succeeded"
+    assert not store.get("Pod", "waiting", "default").node_name
+    store.delete("PersistentVolumeClaim", "data", "default")
+    store.delete("PersistentVolumeClaim", "spare", "default")
+    cluster.settle()
+    assert store.get("PersistentVolumeClaim", "data", "default").deletion_timestamp   # a finished pod still holds it
+    assert store.try_get("PersistentVolumeClaim", "spare", "default") is None         # an unscheduled one does not
+
+
 def test_retained_volume_is_released() -> None:
     cluster = _build(_volume("disk", "1Gi") + _claim("data", "1Gi", "manual"))
     store = cluster.store
@@ -192,3 +208,31 @@ def test_kinds_standard_class_provisions_on_the_pods_node() -> None:
     assert pv.spec["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"] == [
         {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]
     assert pv.spec["hostPath"]["path"] == f"/var/local-path-provisioner/{pv.name}_default_data"
+
+
+def test_unbound_immediate_claim_keeps_the_pod_pending_until_it_binds() -> None:
+    cluster = _build(_claim("data", "1Gi", "manual") + _pod("app", "data"))
+    store = cluster.store
+    pod = store.get("Pod", "app", "default")
+    assert not pod.node_name
+    assert pod.condition("PodScheduled").message == (
+        "0/4 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/4 nodes are "
+        "available: 4 Preemption is not helpful for scheduling.")
+    store.create(load_text(_volume("disk", "1Gi"))[0].obj)
+    cluster.advance(30)
+    assert store.get("PersistentVolumeClaim", "data", "default").spec["volumeName"] == "disk"
+    assert store.get("Pod", "app", "default").node_name
+
+
+def test_claim_being_deleted_refuses_new_pods() -> None:
+    cluster = _build(_volume("disk", "1Gi") + _claim("data", "1Gi", "manual") + _pod("app", "data"))
+    store = cluster.store
+    store.delete("PersistentVolumeClaim", "data", "default")
+    store.create(load_text(_pod("late", "data"))[0].obj)
+    cluster.settle()
+    assert store.get("PersistentVolumeClaim", "data", "default").deletion_timestamp
+    late = store.get("Pod", "late", "default")
+    assert not late.node_name
+    assert late.condition("PodScheduled").message == (
+        '0/4 nodes are available: persistentvolumeclaim "data" is being deleted. preemption: 0/4 nodes are '
+        "available: 4 Preemption is not helpful for scheduling.")

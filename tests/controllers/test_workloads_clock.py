@@ -391,7 +391,8 @@ def test_pod_anti_affinity_and_topology_spread() -> None:
     (pending,) = [p for p in pods if not p.node_name]
     assert "2 node(s) didn't match pod anti-affinity rules" in pending.condition("PodScheduled").message
     spread = ("      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: kubernetes.io/hostname\n"
-              "        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app: even}}")
+              "        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app: even}}\n"
+              "        nodeTaintsPolicy: Honor")    # else the tainted control plane is an empty domain (min 0)
     cluster = build(workload("Deployment", "even", replicas=6, probe="", pod_spec=spread))
     from collections import Counter
     assert sorted(Counter(p.node_name for p in pods_of(cluster, "even")).values()) == [3, 3]

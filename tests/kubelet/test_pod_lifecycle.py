@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from netsim.api.errors import FieldError
 from netsim.api.load import load_text
 from netsim.api.topology import load_topology
 from netsim.cli.tables import table
@@ -231,3 +232,53 @@ def test_failed_readiness_probes_are_unhealthy_events_counted() -> None:
                              f"dial tcp {ip}:8080: connect: connection refused")
     assert event.get("count") == 3 and event.get("lastTimestamp") == "2024-01-01T00:00:10Z"   # probes at 0, 5, 10
     assert cluster.store.get("Pod", "warm", "default").condition("Ready").last_transition_time == "2024-01-01T00:00:15Z"
+
+
+SIDECAR = "  - name: sidecar\n    image: busybox:1.36\n"
+
+
+def test_per_container_annotations_make_containers_differ() -> None:
+    crash = pod_yaml("two", {"netsim.dev/sidecar.run-seconds": "1", "netsim.dev/sidecar.exit-code": "1"},
+                     container_extra=SIDECAR)
+    cluster = build(crash)
+    cluster.advance(3)                        # the sidecar exited at 1 and 2 (restart at once), back-off to 12
+    row = table("Pod", [cluster.store.get("Pod", "two", "default")], cluster.clock.now()).splitlines()[1].split()
+    assert row[1:3] == ["1/2", "CrashLoopBackOff"]
+    app, sidecar = cluster.store.get("Pod", "two", "default").status["containerStatuses"]
+    assert app["ready"] and app["restartCount"] == 0 and "running" in app["state"]
+    assert not sidecar["ready"] and sidecar["restartCount"] == 1
+    assert cluster.store.get("Pod", "two", "default").condition("Ready").message == \
+        "containers with unready status: [sidecar]"
+
+
+def test_a_per_container_key_overrides_the_pod_wide_one() -> None:
+    probe = "    readinessProbe:\n      tcpSocket: {port: 80}\n      periodSeconds: 5\n"
+    text = pod_yaml("slow", {"netsim.dev/ready-seconds": "10", "netsim.dev/app.ready-seconds": "0"},
+                    container_extra=probe + SIDECAR + probe)
+    cluster = build(text)
+    assert status_of(cluster, "slow") == "Running"
+    row = table("Pod", [cluster.store.get("Pod", "slow", "default")], cluster.clock.now()).splitlines()[1].split()
+    assert row[1] == "1/2"
+    cluster.advance(10)
+    assert cluster.store.get("Pod", "slow", "default").ready
+
+
+def test_a_per_container_key_must_name_a_container() -> None:
+    with pytest.raises(FieldError, match=r"metadata.annotations\[netsim.dev/web.exit-code\]: names container 'web'"):
+        build(pod_yaml("typo", {"netsim.dev/web.exit-code": "1"}))
+
+
+def test_status_unknown_prints_as_kubectl_does() -> None:
+    """No current component sets phase Unknown or reason NodeLost; kubectl still prints both as Unknown."""
+    text = ("apiVersion: v1\nkind: Pod\nmetadata: {name: lost, deletionTimestamp: '2024-01-01T00:00:00Z'}\n"
+            "spec:\n  nodeName: kind-worker\n  containers: [{name: app, image: nginx:1.25}]\n"
+            "status:\n  phase: Running\n  reason: NodeLost\n"
+            "  message: Node kind-worker which was running pod lost is unresponsive\n"
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {name: unknown}\n"
+            "spec:\n  nodeName: kind-worker\n  containers: [{name: app, image: nginx:1.25}]\n"
+            "status: {phase: Unknown}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: going, "
+            "deletionTimestamp: '2024-01-01T00:00:00Z'}\n"
+            "spec:\n  nodeName: kind-worker\n  containers: [{name: app, image: nginx:1.25}]\nstatus: {phase: Running}\n")
+    pods = [m.obj for m in load_text(text, "dump.yaml")]
+    rows = [line.split() for line in table("Pod", pods, 0.0).splitlines()[1:]]
+    assert [(r[0], r[2]) for r in rows] == [("lost", "Unknown"), ("unknown", "Unknown"), ("going", "Terminating")]

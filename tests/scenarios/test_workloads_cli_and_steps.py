@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from netsim.api.errors import InvalidObject
 from netsim.cli import describe, state, workloads
 from netsim.cli.get import get
 from netsim.cli.inputs import Inputs
 from netsim.emulator import state as st
 from netsim.verify.runner import build_emulator, run_steps
-from netsim.verify.scenario import AdvanceStep, NodeStep, load_scenario
+from netsim.verify.scenario import AdvanceStep, NodeStep, PatchStep, load_scenario
 from netsim.api.topology import load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,3 +187,47 @@ def test_create_job_from_cronjob_and_workload_tables(working: Path, capsys) -> N
     cron = get(cluster, "cronjobs").splitlines()
     assert cron[0].split() == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"]
     assert cron[1].split()[:6] == ["tick", "*/1", "*", "*", "*", "*"]
+
+
+def test_scenario_patch_step_lets_a_stuck_claim_go(tmp_path: Path) -> None:
+    (tmp_path / "claim.yaml").write_text("""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, finalizers: [example.com/backup]}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+""")
+    (tmp_path / "scenario.yaml").write_text("""\
+apiVersion: netsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: stuck-claim}
+spec:
+  steps:
+  - delete: {kind: pvc, name: data}
+  - name: the seed's kubectl edit
+    patch: {kind: persistentvolumeclaims, name: data, type: merge, patch: {metadata: {finalizers: []}}}
+""")
+    scenario = load_scenario(tmp_path)
+    assert isinstance(scenario.steps[1].action, PatchStep)
+    emulator = build_emulator(scenario, load_topology(ROOT / "topologies/three-node.yaml"), 0)
+    store = emulator.cluster.store
+    steps = run_steps(scenario, emulator)
+    next(steps)
+    assert store.get("PersistentVolumeClaim", "data", "default").deletion_timestamp   # held by its finalizer
+    report = next(steps)
+    assert report.action == "patch" and "(merge)" in report.lines[0]
+    assert store.try_get("PersistentVolumeClaim", "data", "default") is None
+
+
+def test_scenario_patch_step_bad_type_names_the_field(tmp_path: Path) -> None:
+    (tmp_path / "scenario.yaml").write_text("""\
+apiVersion: netsim.dev/v1alpha1
+kind: Scenario
+metadata: {name: bad}
+spec:
+  steps:
+  - patch: {kind: pvc, name: data, type: apply, patch: {}}
+""")
+    with pytest.raises(InvalidObject, match=r"spec\.steps\[0\]\.patch\.type: must be one of merge, json, strategic; got 'apply'"):
+        load_scenario(tmp_path)
