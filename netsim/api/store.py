@@ -23,6 +23,7 @@ from netsim.api.errors import AlreadyExists, Conflict, FieldError, Forbidden, No
 from netsim.api.kinds import kind_info
 from netsim.api.meta import MAX_GENERATED_NAME_BASE, ObjectKey, format_time, new_uid, random_suffix
 from netsim.api.objects import Event, Resource, make_object
+from netsim.api.patches import merge_patch
 from netsim.api.validate import validate, validate_update
 
 DEFAULT_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
@@ -189,7 +190,7 @@ class Store:
     def patch(self, kind: str, name: str, namespace: str, patch: Mapping[str, Any]) -> Resource:
         """Apply a JSON merge patch (RFC 7386) to the current object and update it."""
         current = self.get(kind, name, namespace)
-        data = _merge_patch(current.to_dict(), patch)
+        data = merge_patch(current.to_dict(), patch)
         data["metadata"]["resourceVersion"] = current.resource_version
         return self.update(make_object(data))
 
@@ -411,16 +412,3 @@ def _namespace_pending(data: dict) -> bool:
 def _graceful_pending(data: dict) -> bool:
     """True while a pod's graceful deletion waits for the kubelet (grace period not yet zeroed)."""
     return data["kind"] == "Pod" and bool(data["metadata"].get("deletionGracePeriodSeconds"))
-
-
-def _merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch: maps merge recursively, null deletes, anything else replaces."""
-    if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = _merge_patch(result.get(key), value)
-    return result

@@ -191,7 +191,7 @@ class Walk:
             self.local_in(host, iface, packet, pid)
             return
         if not host.forwarding:
-            reason = f"not for this host and forwarding is off (net.ipv4.ip_forward=0)"
+            reason = "not for this host and forwarding is off (net.ipv4.ip_forward=0)"
             self.step(pid, host, StepKind.DROP, reason, in_iface=iface.name)
             self.end(pid, Outcome.DROPPED, host, reason=reason, record=packet)
             return

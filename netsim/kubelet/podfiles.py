@@ -52,7 +52,7 @@ from netsim.api.store import Store
 from netsim.api.topology import Topology
 from netsim.errors import NotImplementedFeature
 from netsim.kubelet.etchosts import hostname_file, hosts_file
-from netsim.kubelet.podenv import field_value, format_map, host_ip, resource_value, secret_data
+from netsim.kubelet.podenv import field_value, host_ip, resource_value, secret_data
 from netsim.kubelet.resolvconf import pod_resolv_conf
 from netsim.kubelet.satoken import service_account_token
 
@@ -472,7 +472,7 @@ def container_mounts(store: Store, pod: Pod, container_name: str, topology: Topo
         where = f"Pod {pod.namespace}/{pod.name}: container {container_name!r}: volumeMount {vm.get('name')!r}"
         volume = volumes.get(vm.get("name"))
         if volume is None:
-            raise FieldError(f"not found in spec.volumes", where)
+            raise FieldError("not found in spec.volumes", where)
         path = posixpath.normpath(vm.get("mountPath", "/"))
         mount = builder.mount(volume, path)
         if vm.get("subPath") or vm.get("subPathExpr"):

@@ -262,7 +262,7 @@ class Kubelet:
             init_failed = phase.state == "terminated"
         main_start = cursor if initialized else math.inf
 
-        statuses, all_ready, running, finished = [], True, False, []
+        statuses, all_ready, finished = [], True, []
         config_waiting = False
         for c in containers:
             entry = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
@@ -311,7 +311,6 @@ class Kubelet:
             entry.update(self._container_state(phase, c, ident, stamp))
             due = min(due, phase.next_change, self._probe_events(events, c, cb, phase, policy, now, rt.address))
             if phase.state == "running":
-                running = True
                 started_at = probe_run(cb, c, phase.since).started
                 ready_at, _ = readiness(c, phase.since, started_at, cb.ready_seconds)
                 entry["started"] = now >= started_at

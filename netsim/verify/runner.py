@@ -28,8 +28,8 @@ from netsim.emulator.traffic import FlowSpec
 from netsim.errors import NotImplementedFeature
 from netsim.verify.expect import Check, check_all
 from netsim.verify.observe import Observation, observe, pods_by_host
-from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, NodeStep, PatchStep, PendingStep, ScaleStep,
-                                    Scenario, SendStep, Step)
+from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, NodeStep, PatchStep, PendingStep, Scenario,
+                                    SendStep, Step)
 from netsim.verify.summary import describe, rewrite_text
 
 # progress(step number from 1, steps in all, step name, connections done, connections in the step)
