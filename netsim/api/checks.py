@@ -117,6 +117,25 @@ def int_or_port_name(value: Any) -> None:
     port_number(value)
 
 
+def int_or_percent(value: Any) -> None:
+    """A non-negative count or a percentage up to 100% (ValidatePositiveIntOrPercent, IsNotMoreThan100Percent)."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"([0-9]+)%", value)
+        if match is None:
+            raise FieldError(f'must be an integer or percentage (e.g. "5%"), got "{value}"')
+        if int(match.group(1)) > 100:
+            raise FieldError(f'must not be greater than 100%, got "{value}"')
+        return
+    non_negative(value)
+
+
+def disruption_budget_spec(value: Any) -> None:
+    """A PodDisruptionBudget's spec: a mapping with at most one of minAvailable and maxUnavailable."""
+    mapping(value)
+    if value.get("minAvailable") is not None and value.get("maxUnavailable") is not None:
+        raise FieldError("minAvailable and maxUnavailable cannot be both set")
+
+
 def dns_label(value: Any) -> None:
     """An RFC 1123 label (namespace names, port names)."""
     string(value)

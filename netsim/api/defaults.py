@@ -143,7 +143,8 @@ def _job(d: dict) -> None:
     if spec.get("completions") is None and spec.get("parallelism") is None:
         spec["completions"] = 1
     _set(spec, "parallelism", 1)
-    _set(spec, "backoffLimit", 6)
+    # SetDefaults_Job: with a per-index limit the Job-wide one is effectively off (MaxInt32)
+    _set(spec, "backoffLimit", 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6)
     _set(spec, "completionMode", "NonIndexed")
     _set(spec, "suspend", False)
     _template(d)

@@ -85,6 +85,8 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     KindInfo("Role", "rbac.authorization.k8s.io/v1", "roles", True),
     KindInfo("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", True),
+    # policy
+    KindInfo("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", True, ("pdb",)),
     # scheduling, certificates, coordination
     KindInfo("PriorityClass", "scheduling.k8s.io/v1", "priorityclasses", False, ("pc",)),
     KindInfo("CertificateSigningRequest", "certificates.k8s.io/v1", "certificatesigningrequests", False, ("csr",)),

@@ -219,6 +219,13 @@ SCHEMA: dict[str, tuple[Row, ...]] = {
         Row("spec.ingress", c.sequence),
         Row("spec.egress", c.sequence),
     ),
+    "PodDisruptionBudget": (
+        Row("spec", c.disruption_budget_spec),
+        Row("spec.minAvailable", c.int_or_percent),
+        Row("spec.maxUnavailable", c.int_or_percent),
+        Row("spec.selector", c.label_selector),
+        Row("spec.unhealthyPodEvictionPolicy", c.one_of("IfHealthyBudget", "AlwaysAllow")),
+    ),
     "PriorityClass": (
         Row("value", c.integer, required=True),
         Row("globalDefault", c.boolean),

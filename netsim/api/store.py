@@ -31,7 +31,7 @@ DEFAULT_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system"
 # Kinds whose registry strategy keeps metadata.generation (spec changes bump it).
 GENERATION_KINDS = frozenset({
     "CronJob", "DaemonSet", "Deployment", "Gateway", "GatewayClass", "HTTPRoute", "Ingress", "Job",
-    "NetworkPolicy", "ReplicaSet", "StatefulSet", "TCPRoute", "UDPRoute",
+    "NetworkPolicy", "PodDisruptionBudget", "ReplicaSet", "StatefulSet", "TCPRoute", "UDPRoute",
 })
 
 # Finalizers the garbage collector itself owns (metav1.FinalizerOrphanDependents, FinalizerDeleteDependents).
@@ -133,16 +133,17 @@ class Store:
             if namespace is None:
                 raise NotFound(f'namespaces "{ns}" not found')
             if namespace.deletion_timestamp:
-                raise Forbidden(f'{info.resource} "{meta.get("name", "")}" is forbidden: unable to create new '
-                                f'content in namespace {ns} because it is being terminated')
+                raise Forbidden(f'{info.resource} "{meta.get("name") or meta.get("generateName", "")}" is '
+                                f'forbidden: unable to create new content in namespace {ns} because it is being '
+                                f'terminated')
+        if meta.get("name") and ObjectKey(info.kind, meta.get("namespace", ""), meta["name"]) in self._objects:
+            raise AlreadyExists(f'{info.resource} "{meta["name"]}" already exists')
+        apply_defaults(data)
+        for admit in self._admission:   # before the name is generated: a refusal names the generateName prefix
+            admit(self, data)
         if not meta.get("name"):
             meta["name"] = self._generated_name(meta["generateName"], info.kind, meta.get("namespace", ""))
         key = ObjectKey(info.kind, meta.get("namespace", ""), meta["name"])
-        if key in self._objects:
-            raise AlreadyExists(f'{info.resource} "{key.name}" already exists')
-        apply_defaults(data)
-        for admit in self._admission:
-            admit(self, data)
         kept = {k: meta[k] for k in ("uid", "creationTimestamp", "generation") if restore and meta.get(k)}
         for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             meta.pop(field, None)

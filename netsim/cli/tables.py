@@ -374,6 +374,12 @@ TABLES: dict[str, tuple[tuple[Column, ...], tuple[Column, ...]]] = {
          ("ALLOWVOLUMEEXPANSION", lambda o, now: "true" if o.get("allowVolumeExpansion") else "false"), AGE),
         (),
     ),
+    "PodDisruptionBudget": (
+        (NAME, ("MIN AVAILABLE", _field("spec.minAvailable", "N/A")),
+         ("MAX UNAVAILABLE", _field("spec.maxUnavailable", "N/A")),
+         ("ALLOWED DISRUPTIONS", _field("status.disruptionsAllowed")), AGE),
+        (),
+    ),
     "ConfigMap": ((NAME, ("DATA", lambda o, now: str(len(o.get("data") or {}) + len(o.get("binaryData") or {}))),
                    AGE), ()),
     "Secret": ((NAME, ("TYPE", _field("type", "Opaque")),

@@ -19,6 +19,11 @@ unavailable old pod is replaced at once; with maxSurge a new pod starts next
 to the old one on up to maxSurge nodes at a time and the old pod goes once
 the new one is available. A pod counts as available minReadySeconds after it
 became Ready (status.numberAvailable too).
+
+Pods are created in slow-start batches (syncNodes: 1, 2, 4, ...); a refused
+create is a Warning FailedCreate (`Error creating: <error>`), stops the
+batches and the rolling update (the status is still written), and the set is
+retried with the rate limiter (workloads.RetryQueue), creating nothing until then.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from __future__ import annotations
 import copy
 import math
 
+from netsim.api.errors import Forbidden
 from netsim.api.objects import DaemonSet, Node, Pod
 from netsim.api.store import Store
 from netsim.controllers.scheduler import node_affinity_matches
-from netsim.controllers.workloads import available_at, controller_ref, is_available, is_owned_by, pod_template_hash
+from netsim.controllers.workloads import (RetryQueue, available_at, controller_ref, create_pod, is_available,
+                                          is_owned_by, namespace_terminating, pod_template_hash, slow_start_batch)
 
 COMPONENT = "daemonset-controller"
 REVISION_LABEL = "controller-revision-hash"
@@ -47,12 +54,23 @@ DAEMON_TOLERATIONS = (
 NETWORK_UNAVAILABLE = ("node.kubernetes.io/network-unavailable", "NoSchedule")
 
 
-def reconcile(store: Store) -> float:
-    """One pass over every DaemonSet; returns when a pod next becomes available (minReadySeconds)."""
+def reconcile(store: Store, retries: RetryQueue) -> float:
+    """One pass over every DaemonSet; returns when it next has work (a pod becoming available, a retry)."""
     due = math.inf
+    now = store.clock()
     for ds in store.list("DaemonSet"):
-        if not ds.deletion_timestamp:
-            due = min(due, _sync(store, ds))  # type: ignore[arg-type]
+        if ds.deletion_timestamp:
+            continue
+        key = (COMPONENT, ds.uid)
+        waiting = retries.waiting(key, now)
+        failure: list[Forbidden] = []
+        due = min(due, _sync(store, ds, waiting is None, failure))  # type: ignore[arg-type]
+        if failure:
+            due = min(due, retries.failed(key, now))
+        elif waiting is not None:
+            due = min(due, waiting)
+        else:
+            retries.forget(key)
     return due
 
 
@@ -103,7 +121,8 @@ def _pod_node(pod: Pod) -> str:
     return ""
 
 
-def _sync(store: Store, ds: DaemonSet) -> float:
+def _sync(store: Store, ds: DaemonSet, may_create: bool, failure: list[Forbidden]) -> float:
+    """One sync; pods are created only when `may_create`, and a refused create goes into `failure`."""
     revision = pod_template_hash(ds.template)
     now = store.clock()
     pods: dict[str, list[Pod]] = {}
@@ -113,6 +132,7 @@ def _sync(store: Store, ds: DaemonSet) -> float:
     nodes = store.list("Node")
     verdicts = {n.name: should_run(ds, n) for n in nodes}  # type: ignore[arg-type]
     wanted = {name for name, (run, _) in verdicts.items() if run}
+    needing: list[str] = []
     for node in nodes:
         mine = [p for p in pods.get(node.name, []) if not p.deletion_timestamp]
         if node.name not in wanted and verdicts[node.name][1]:
@@ -123,7 +143,7 @@ def _sync(store: Store, ds: DaemonSet) -> float:
                 _delete(store, ds, pod)
             alive = sorted((p for p in mine if p.phase != "Failed"), key=lambda p: (p.creation_timestamp, p.name))
             if not alive and not [p for p in pods.get(node.name, []) if p.deletion_timestamp]:
-                _create(store, ds, node.name, revision)
+                needing.append(node.name)
             for extra in _excess(ds, alive, revision, now):
                 _delete(store, ds, extra)
         else:
@@ -134,8 +154,18 @@ def _sync(store: Store, ds: DaemonSet) -> float:
             for pod in group:
                 if not pod.deletion_timestamp:
                     _delete(store, ds, pod)
-    _roll(store, ds, revision, wanted, verdicts, now)
+    if may_create and _create_on(store, ds, needing, revision, failure):
+        _roll(store, ds, revision, wanted, verdicts, now, failure)
     return _write_status(store, ds, revision, wanted, now)
+
+
+def _create_on(store: Store, ds: DaemonSet, nodes: list[str], revision: str, failure: list[Forbidden]) -> bool:
+    """syncNodes' creates: slow-start batches over `nodes`; False (the error in `failure`) when one is refused."""
+    queue = iter(nodes)
+    _, error = slow_start_batch(len(nodes), lambda: _create(store, ds, next(queue), revision))
+    if error is not None:
+        failure.append(error)
+    return error is None
 
 
 def _min_ready(ds: DaemonSet) -> int:
@@ -194,7 +224,8 @@ def _excess(ds: DaemonSet, alive: list, revision: str, now: float) -> list:
     return doomed
 
 
-def _roll(store: Store, ds: DaemonSet, revision: str, wanted: set[str], verdicts: dict, now: float) -> None:
+def _roll(store: Store, ds: DaemonSet, revision: str, wanted: set[str], verdicts: dict, now: float,
+          failure: list[Forbidden]) -> None:
     """rollingUpdate: replace old pods node by node within maxUnavailable, or surge new ones within maxSurge."""
     strategy = ds.spec.get("updateStrategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
@@ -255,11 +286,11 @@ def _roll(store: Store, ds: DaemonSet, revision: str, wanted: set[str], verdicts
     room = min(max(surge - surged, 0), len(candidates))
     for pod in doomed:
         _delete(store, ds, pod)
-    for node in allowed + candidates[:room]:
-        _create(store, ds, node, revision)
+    _create_on(store, ds, allowed + candidates[:room], revision, failure)
 
 
-def _create(store: Store, ds: DaemonSet, node: str, revision: str) -> None:
+def _create(store: Store, ds: DaemonSet, node: str, revision: str) -> Forbidden | None:
+    """The daemon pod for `node`; the refusal, unless the namespace is terminating (then nothing is retried)."""
     meta = copy.deepcopy(ds.template.get("metadata") or {})
     meta.pop("creationTimestamp", None)
     meta.update(generateName=f"{ds.name}-", namespace=ds.namespace, ownerReferences=[controller_ref(ds)])
@@ -269,8 +300,10 @@ def _create(store: Store, ds: DaemonSet, node: str, revision: str) -> None:
     affinity = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
     affinity["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": [
         {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}
-    created = store.create({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
-    store.record_event(ds, "Normal", "SuccessfulCreate", f"Created pod: {created.name}", COMPONENT)
+    outcome = create_pod(store, ds, {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}, COMPONENT)
+    if isinstance(outcome, Forbidden) and not namespace_terminating(store, ds.namespace):
+        return outcome
+    return None
 
 
 def _delete(store: Store, ds: DaemonSet, pod: Pod) -> None:

@@ -29,6 +29,9 @@ progress, NewReplicaSetAvailable when complete, ProgressDeadlineExceeded
 (False) when no progress was seen for the deadline, DeploymentPaused /
 DeploymentResumed (Unknown) on pause and resume; conditions are replaced and
 appended as SetDeploymentCondition does, so their order is the controller's.
+A ReplicaSet's ReplicaFailure condition (a refused pod create) is copied as the
+Deployment's ReplicaFailure (getReplicaFailures: the new ReplicaSet's first),
+and removed once no ReplicaSet has one.
 
 The new ReplicaSet's `deployment.kubernetes.io/revision` is one more than the
 highest of the others (a reused one moves to the top, its old number kept in
@@ -609,10 +612,32 @@ def _sync_rollout_status(store: Store, deploy: Deployment, new: ReplicaSet | Non
         elif _timed_out(status, deadline, now):
             _set_condition(status, _new_condition(store, "Progressing", "False", TIMED_OUT,
                                                   f"{subject} has timed out progressing."))
+    failure = replica_failure(store, deploy, new)
+    if failure is not None:
+        _set_condition(status, failure)
+    else:
+        _remove_condition(status, "ReplicaFailure")
     if status != dict(deploy.status):
         store.update(deploy.evolve(lambda d: d.__setitem__("status", status)))
         return math.inf       # the update triggers another sync, which requeues if still stuck
     return _requeue_stuck(deploy, status, now)
+
+
+def replica_failure(store: Store, deploy: Deployment, new: ReplicaSet | None) -> dict | None:
+    """getReplicaFailures: the new ReplicaSet's ReplicaFailure, else an old one's, as a Deployment condition.
+
+    ReplicaSetToDeploymentCondition: lastUpdateTime is the ReplicaSet condition's lastTransitionTime.
+    """
+    olds = sorted((rs for rs in store.list("ReplicaSet", deploy.namespace)
+                   if is_owned_by(rs, deploy) and (new is None or rs.uid != new.uid)), key=_by_age)
+    for rs in ([new] if new is not None else []) + olds:
+        cond = _condition(rs.status, "ReplicaFailure")
+        if cond is not None:
+            return {"type": "ReplicaFailure", "status": cond.get("status"),
+                    "lastUpdateTime": cond.get("lastTransitionTime"),
+                    "lastTransitionTime": cond.get("lastTransitionTime"),
+                    "reason": cond.get("reason"), "message": cond.get("message")}
+    return None
 
 
 def _timed_out(status: dict, deadline: int, now: float) -> bool:

@@ -21,9 +21,10 @@ completionMode Indexed: each pod has a completion index 0..completions-1 in
 the `batch.kubernetes.io/job-completion-index` annotation and label and the
 JOB_COMPLETION_INDEX environment variable, is named `<job>-<index>-<suffix>`
 with hostname `<job>-<index>`; the lowest pending indexes start first, a
-succeeded index is done (status.completedIndexes, e.g. "0-2,4"). Not
-emulated (a NotImplementedFeature): backoffLimitPerIndex (and so the
-FailIndex action), successPolicy.
+succeeded index is done (status.completedIndexes, e.g. "0-2,4").
+backoffLimitPerIndex / maxFailedIndexes (status.failedIndexes, the FailIndex
+action) and successPolicy, both on by default in 1.31, are
+job_index_policies.py's.
 
 podFailurePolicy (matchPodFailurePolicy): the first rule whose onExitCodes
 (a non-zero exit code In / NotIn the values, optionally of one container) or
@@ -32,7 +33,13 @@ Ignore leaves the failure out of backoffLimit and status.failed, Count counts
 it, FailJob fails the Job (reason PodFailurePolicy, the controller's message). With ttlSecondsAfterFinished, the TTL-after-finished controller
 deletes the Job (foreground) that long after it finished.
 
-`reconcile(store, now)` returns when it next has work (inf: none).
+Missing pods are created in slow-start batches (1, 2, 4, ...); a refused
+create is a Warning FailedCreate (`Error creating: <error>`), stops the
+batches, and the Job is retried with the job controller's own rate limiter
+(1 s doubling to 1 minute: DefaultJobApiBackOff, MaxJobApiBackOff), creating
+nothing until then.
+
+`reconcile(store, now, retries)` returns when it next has work (inf: none).
 """
 
 from __future__ import annotations
@@ -40,9 +47,12 @@ from __future__ import annotations
 import copy
 import math
 
+from netsim.api.errors import Forbidden
 from netsim.api.objects import Resource
 from netsim.api.store import Store
-from netsim.controllers.workloads import controller_ref, is_owned_by
+from netsim.controllers import job_index_policies as per_index
+from netsim.controllers.workloads import (RetryQueue, controller_ref, create_pod, is_owned_by, namespace_terminating,
+                                          slow_start_batch)
 from netsim.errors import NotImplementedFeature
 from netsim.sim.clock import parse_rfc3339
 
@@ -50,18 +60,30 @@ COMPONENT = "job-controller"
 TTL_COMPONENT = "ttl-after-finished-controller"
 INITIAL_BACKOFF = 10.0          # DefaultJobPodFailureBackOff
 MAX_BACKOFF = 360.0             # MaxJobPodFailureBackOff
+API_BACKOFF = 1.0               # DefaultJobApiBackOff: the sync's rate-limited requeue, doubling
+MAX_API_BACKOFF = 60.0          # MaxJobApiBackOff
 INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 INDEX_ENV = "JOB_COMPLETION_INDEX"
 MAX_GENERATED_NAME = 58         # names.MaxGeneratedNameLength: 63 less the 5 random characters
 INTERIM = ("SuccessCriteriaMet", "FailureTarget")   # written before Complete / Failed since 1.31
 
 
-def reconcile(store: Store, now: float) -> float:
+def reconcile(store: Store, now: float, retries: RetryQueue) -> float:
     """One pass over every Job; returns when the next change is due."""
     due = math.inf
     for job in store.list("Job"):
-        if not job.deletion_timestamp:
-            due = min(due, _sync(store, job, now))
+        if job.deletion_timestamp:
+            continue
+        key = (COMPONENT, job.uid)
+        waiting = retries.waiting(key, now)
+        failure: list[Forbidden] = []
+        due = min(due, _sync(store, job, now, waiting is None, failure))
+        if failure:
+            due = min(due, retries.failed(key, now, API_BACKOFF, MAX_API_BACKOFF))
+        elif waiting is not None:
+            due = min(due, waiting)
+        else:
+            retries.forget(key)
     return due
 
 
@@ -96,14 +118,14 @@ def completion_index(pod: Resource) -> int | None:
 
 
 def format_indexes(indexes: set[int]) -> str:
-    """status.completedIndexes: ascending, runs of consecutive indexes as `first-last` (orderedIntervals.String)."""
+    """status.completedIndexes: ascending, runs of three or more as `first-last`, a pair as `a,b` (orderedIntervals.String)."""
     runs: list[list[int]] = []
     for i in sorted(indexes):
         if runs and runs[-1][1] == i - 1:
             runs[-1][1] = i
         else:
             runs.append([i, i])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+    return ",".join(str(a) if a == b else f"{a},{b}" if b == a + 1 else f"{a}-{b}" for a, b in runs)
 
 
 def _condition(type_: str, reason: str, message: str, stamp: str) -> dict:
@@ -111,7 +133,8 @@ def _condition(type_: str, reason: str, message: str, stamp: str) -> dict:
             "reason": reason, "message": message}
 
 
-def _sync(store: Store, job: Resource, now: float) -> float:
+def _sync(store: Store, job: Resource, now: float, may_create: bool, failure: list[Forbidden]) -> float:
+    """syncJob; pods are created only when `may_create`, and a refused create goes into `failure`."""
     if not (job.spec.get("selector") or {}).get("matchLabels", {}).get("batch.kubernetes.io/controller-uid"):
         def generated(d: dict) -> None:
             d["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": job.uid}}
@@ -120,13 +143,7 @@ def _sync(store: Store, job: Resource, now: float) -> float:
         job = store.update(job.evolve(generated))
     if indexed(job) and job.spec.get("completions") is None:
         raise NotImplementedFeature(f"Job {job.namespace}/{job.name}: completionMode Indexed needs spec.completions")
-    for field in ("backoffLimitPerIndex", "successPolicy"):
-        if job.spec.get(field) is not None:
-            raise NotImplementedFeature(f"Job {job.namespace}/{job.name}: spec.{field} is not emulated")
-    for rule in (job.spec.get("podFailurePolicy") or {}).get("rules") or ():
-        if rule.get("action") == "FailIndex":
-            raise NotImplementedFeature(f"Job {job.namespace}/{job.name}: podFailurePolicy action FailIndex "
-                                        "(it needs backoffLimitPerIndex) is not emulated")
+    per_index.validate(job)
     stamp = store.now()
     pods = [p for p in store.list("Pod", job.namespace) if is_owned_by(p, job)]
     if finished(job):
@@ -148,7 +165,10 @@ def _sync(store: Store, job: Resource, now: float) -> float:
     fail_job = next((message for _, message, _, action in verdicts if action == "FailJob"), None)
     failures = len(counted) + restarts
     parallelism = int(job.spec.get("parallelism", 1))
+    limits_per_index = indexed(job) and job.spec.get("backoffLimitPerIndex") is not None
     limit = int(job.spec.get("backoffLimit", 6))
+    failed_indexes = per_index.failed_indexes(job, failed_pods, completion_index, match_pod_failure_policy) \
+        if limits_per_index else set()
     due = math.inf
     conditions = list(job.status.get("conditions") or [])
     interim = _interim(job)
@@ -163,20 +183,26 @@ def _sync(store: Store, job: Resource, now: float) -> float:
         elif deadline is not None and started and not job.spec.get("suspend") \
                 and now - parse_rfc3339(started) >= float(deadline):
             outcome = ("FailureTarget", "DeadlineExceeded", "Job was active longer than specified deadline")
+        elif limits_per_index and (failing := per_index.job_failure(job, failed_indexes, done_indexes)):
+            outcome = ("FailureTarget", *failing)
+        elif indexed(job) and (matched := per_index.match_success_policy(
+                job.spec.get("successPolicy"), int(completions), done_indexes)):
+            outcome = ("SuccessCriteriaMet", "SuccessPolicy", matched)
         elif not active and ((completions is None and succeeded) or
                              (completions is not None and succeeded >= int(completions))):
             outcome = ("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods")
         if outcome is not None:
             interim = _condition(*outcome, stamp)
             conditions.append(interim)
-            if interim["type"] == "FailureTarget":
-                for pod in active:
-                    store.delete("Pod", pod.name, pod.namespace)
-                active = []
+            for pod in active:               # deleteActivePods, whichever way the Job finished
+                store.delete("Pod", pod.name, pod.namespace)
+            active = []
         elif not job.spec.get("suspend"):
             if deadline is not None and started:
                 due = parse_rfc3339(started) + float(deadline)
-            due = min(due, _create_pods(store, job, now, active, pods, done_indexes, succeeded, parallelism))
+            if may_create:
+                due = min(due, _create_pods(store, job, now, active, pods, done_indexes | failed_indexes,
+                                            succeeded, parallelism, failure))
     job = store.get("Job", job.name, job.namespace)
     pods = [p for p in store.list("Pod", job.namespace) if is_owned_by(p, job)]
     terminating = sum(1 for p in pods if p.deletion_timestamp)
@@ -196,9 +222,12 @@ def _sync(store: Store, job: Resource, now: float) -> float:
     }
     if indexed(job):
         status["completedIndexes"] = format_indexes(done_indexes)
+    if limits_per_index:
+        status["failedIndexes"] = format_indexes(failed_indexes)   # a *string: written even when empty
     if final == "Complete" or job.status.get("completionTime"):
         status["completionTime"] = job.status.get("completionTime") or stamp
-    status = {k: v for k, v in status.items() if v or k in ("ready", "terminating", "uncountedTerminatedPods")}
+    status = {k: v for k, v in status.items()
+              if v or k in ("ready", "terminating", "uncountedTerminatedPods", "failedIndexes")}
     if dict(job.status) != status:
         job = store.update(job.evolve(lambda d: d.__setitem__("status", status)))
     if final == "Complete":
@@ -236,7 +265,8 @@ def match_pod_failure_policy(policy: dict | None, pod: Resource) -> tuple[str | 
     """matchPodFailurePolicy: (FailJob message, counts against backoffLimit, action) for one failed pod.
 
     The first rule that matches decides: Ignore does not count, Count counts,
-    FailJob fails the Job with the controller's message; no match counts.
+    FailJob fails the Job with the controller's message, FailIndex counts and
+    fails the pod's index; no match counts.
     """
     for index, rule in enumerate((policy or {}).get("rules") or ()):
         action = rule.get("action")
@@ -260,6 +290,8 @@ def match_pod_failure_policy(policy: dict | None, pod: Resource) -> tuple[str | 
             return None, True, action
         if action == "FailJob":
             return message, True, action
+        if action == "FailIndex":
+            return None, True, action
     return None, True, None
 
 
@@ -274,26 +306,43 @@ def backoff_until(pods: list) -> float:
 
 
 def _create_pods(store: Store, job: Resource, now: float, active: list, pods: list, done_indexes: set[int],
-                 succeeded: int, parallelism: int) -> float:
+                 succeeded: int, parallelism: int, failure: list[Forbidden]) -> float:
     """Start the missing pods (lowest pending indexes first when Indexed); returns when a back-off ends."""
     completions = job.spec.get("completions")
     wanted = parallelism if completions is None else min(parallelism, int(completions) - succeeded)
     missing = wanted - len(active)
-    if missing > 0:
+    limits_per_index = indexed(job) and job.spec.get("backoffLimitPerIndex") is not None
+    if missing > 0 and not limits_per_index:   # with backoffLimitPerIndex each index has its own back-off
         ready_at = backoff_until(pods)
         if now < ready_at:
             return ready_at
     if missing <= 0:
         return math.inf
+    notes: dict[int, dict] = {}
+    wait = math.inf
     if indexed(job):
         busy = done_indexes | {completion_index(p) for p in active}
         indexes: list[int | None] = [i for i in range(int(completions)) if i not in busy][:missing]
+        if limits_per_index:
+            ready, notes, wait = per_index.plan_indexes(job, pods, indexes, now, completion_index,  # type: ignore
+                                                        _finished_at, match_pod_failure_policy, INITIAL_BACKOFF,
+                                                        MAX_BACKOFF)
+            indexes = list(ready)
     else:
         indexes = [None] * missing
-    for index in indexes:
-        created = store.create(_pod(job, index))
-        store.record_event(job, "Normal", "SuccessfulCreate", f"Created pod: {created.name}", COMPONENT)
-    return math.inf
+    queue = iter(indexes)
+
+    def create() -> Forbidden | None:
+        index = next(queue)
+        outcome = create_pod(store, job, _pod(job, index, notes.get(index)), COMPONENT)  # type: ignore[arg-type]
+        if isinstance(outcome, Forbidden) and not namespace_terminating(store, job.namespace):
+            return outcome
+        return None
+
+    _, error = slow_start_batch(len(indexes), create)
+    if error is not None:
+        failure.append(error)
+    return wait
 
 
 def _finished_at(pod: Resource) -> str:
@@ -319,8 +368,9 @@ def _ttl(store: Store, job: Resource, now: float) -> float:
     return math.inf
 
 
-def _pod(job: Resource, index: int | None) -> dict:
-    """A pod from the template; with a completion index, its annotation, label, name prefix, hostname and env."""
+def _pod(job: Resource, index: int | None, failure_counts: dict | None = None) -> dict:
+    """A pod from the template; with a completion index, its annotation, label, name prefix, hostname and env
+    (and, with backoffLimitPerIndex, the index's failure-count annotations)."""
     template = job.spec.get("template") or {}
     meta = copy.deepcopy(template.get("metadata") or {})
     meta.pop("creationTimestamp", None)
@@ -328,7 +378,8 @@ def _pod(job: Resource, index: int | None) -> dict:
     meta["labels"] = {**(meta.get("labels") or {}), **_labels(job)}
     spec = copy.deepcopy(template.get("spec") or {})
     if index is not None:
-        meta["annotations"] = {**(meta.get("annotations") or {}), INDEX_ANNOTATION: str(index)}
+        meta["annotations"] = {**(meta.get("annotations") or {}), INDEX_ANNOTATION: str(index),
+                               **(failure_counts or {})}
         meta["labels"][INDEX_ANNOTATION] = str(index)          # the PodIndexLabel feature (on since 1.28)
         suffix = f"-{index}-"                                  # podGenerateNameWithIndex
         meta["generateName"] = job.name[:MAX_GENERATED_NAME - len(suffix)] + suffix
@@ -338,5 +389,5 @@ def _pod(job: Resource, index: int | None) -> dict:
                 env = container.setdefault("env", [])
                 if not any(e.get("name") == INDEX_ENV for e in env):
                     env.append({"name": INDEX_ENV, "valueFrom": {"fieldRef": {
-                        "fieldPath": f"metadata.annotations['{INDEX_ANNOTATION}']"}}})
+                        "fieldPath": f"metadata.labels['{INDEX_ANNOTATION}']"}}})   # PodIndexLabel on
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}

@@ -9,13 +9,14 @@ As pkg/scheduler/framework/preemption and plugins/defaultpreemption do it (v1.33
   "Preemption is not helpful for scheduling"). On each, a dry run removes every pod of lower
   priority ("No preemption victims found for incoming pod" when there is none) and runs all the
   filters again (resources, spread, anti-affinity, ... — a pod that still does not fit reports
-  the filter's reason); then it reprieves the removed pods, most important first (higher
+  the filter's reason); then it reprieves the removed pods, those whose eviction would break a
+  PodDisruptionBudget first (filterPodsWithPDBViolation, against each budget's
+  status.disruptionsAllowed), then the others, each group most important first (higher
   priority, then earlier start), keeping each one the pod still fits beside. The rest are the
-  node's victims.
+  node's victims; the violating ones among them are its PDB violations.
 - The node chosen (pickOneNodeForPreemption): fewest PodDisruptionBudget violations, then the
   lowest highest-victim priority, the smallest sum of priorities, the fewest victims, the latest
-  start among the highest-priority victims, then the first in node order. netsim does not model
-  PodDisruptionBudgets, so every candidate has 0 violations.
+  start among the highest-priority victims, then the first in node order.
 - Each victim gets the DisruptionTarget condition (reason PreemptionByScheduler), is deleted,
   and gets a Preempted event "Preempted by pod <uid> on node <node>"; lower-priority pods
   nominated to that node lose their nomination; the pod is nominated to it
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 from netsim.api.objects import Pod
 from netsim.api.store import Store
+from netsim.controllers.disruption import Budget, budgets, split_by_violation
 from netsim.controllers.scheduler_snapshot import NodeInfo, Snapshot, start_time
 from netsim.controllers.workloads import add_disruption_target
 
@@ -88,25 +90,36 @@ def _more_important_first(pods: list[Pod], now: str) -> list[Pod]:
     return sorted(pods, key=lambda p: (-priority(p), start_time(p, now), p.namespace, p.name))
 
 
-def select_victims(pod: Pod, info: NodeInfo, snapshot: Snapshot, run: FilterRun) -> tuple[list[Pod], list[str]]:
+def select_victims(pod: Pod, info: NodeInfo, snapshot: Snapshot, run: FilterRun,
+                   pdbs: list[Budget] | None = None) -> tuple[list[Pod], list[str]]:
     """SelectVictimsOnNode on a copy of the node: (victims, []) or ([], the reasons it cannot help)."""
+    victims, _, reasons = select_victims_counting(pod, info, snapshot, run, pdbs or [])
+    return victims, reasons
+
+
+def select_victims_counting(pod: Pod, info: NodeInfo, snapshot: Snapshot, run: FilterRun,
+                            pdbs: list[Budget]) -> tuple[list[Pod], int, list[str]]:
+    """SelectVictimsOnNode: (victims, how many of them violate a PDB, []) or ([], 0, the reasons it cannot help)."""
     info = info.clone()
     mine = priority(pod)
     potential = [p for p in info.pods if priority(p) < mine]
     if not potential:
-        return [], [NO_VICTIMS]
+        return [], 0, [NO_VICTIMS]
     for p in potential:
         info.remove(p)
     reasons = run(snapshot.with_node(info), info)
     if reasons:
-        return [], reasons
-    victims = []
-    for p in _more_important_first(potential, snapshot.now):     # no PDBs: all are non-violating
-        info.add(p)
-        if run(snapshot.with_node(info), info):
-            info.remove(p)
-            victims.append(p)
-    return victims, []
+        return [], 0, reasons
+    victims, violations = [], 0
+    violating, other = split_by_violation(_more_important_first(potential, snapshot.now), pdbs)
+    for group in (violating, other):
+        for p in group:
+            info.add(p)
+            if run(snapshot.with_node(info), info):
+                info.remove(p)
+                victims.append(p)
+                violations += group is violating
+    return victims, violations, []
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +128,7 @@ class Candidate:
 
     node: str
     victims: tuple[Pod, ...]
+    pdb_violations: int = 0
 
     def earliest_top_start(self, now: str) -> str:
         """GetEarliestPodStartTime: the earliest start among the victims of the highest priority."""
@@ -125,7 +139,7 @@ class Candidate:
 def pick_one(candidates: list[Candidate], now: str) -> Candidate:
     """pickOneNodeForPreemption: each criterion in turn narrows the ties; then the first in order."""
     criteria = (
-        lambda c: 0,                                              # PDB violations: none modelled
+        lambda c: -c.pdb_violations,
         lambda c: -max(priority(v) for v in c.victims),
         lambda c: -sum(priority(v) + _INT32_SHIFT for v in c.victims),
         lambda c: -len(c.victims),
@@ -147,13 +161,14 @@ def preempt(store: Store, pod: Pod, snapshot: Snapshot, statuses: dict[str, list
     if why:
         return "", why
     candidates, reasons = [], []
+    pdbs = budgets(store)
     for info in snapshot.nodes():
         if not resolvable(statuses.get(info.name, [])):
             reasons.append(NOT_HELPFUL)
             continue
-        victims, failed = select_victims(pod, info, snapshot, run)
+        victims, violations, failed = select_victims_counting(pod, info, snapshot, run, pdbs)
         if victims:
-            candidates.append(Candidate(info.name, tuple(victims)))
+            candidates.append(Candidate(info.name, tuple(victims), violations))
         else:
             reasons.extend(failed)
     if not candidates:

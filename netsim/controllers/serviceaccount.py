@@ -129,8 +129,8 @@ class ServiceAccountAdmission:
         spec["serviceAccountName"] = name
         account = store.try_get("ServiceAccount", name, ns)
         if account is None and not (name == DEFAULT_SERVICE_ACCOUNT and ns in _active_namespaces(store)):
-            raise Forbidden(f'pods "{meta.get("name", "")}" is forbidden: error looking up service account '
-                            f'{ns}/{name}: serviceaccount "{name}" not found')
+            raise Forbidden(f'pods "{meta.get("name") or meta.get("generateName", "")}" is forbidden: error looking '
+                            f'up service account {ns}/{name}: serviceaccount "{name}" not found')
         automount = spec.get("automountServiceAccountToken")
         if automount is None and account is not None:
             automount = account.get("automountServiceAccountToken")

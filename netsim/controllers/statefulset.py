@@ -29,6 +29,12 @@ pod is deleted; Retain (the default for both) leaves no reference to the set
 or pod, so a recreated pod mounts its old claim. A claim whose reference
 names a set or pod of another uid (stale), or that another controller owns,
 is left alone (the latter with a ConflictingController warning).
+
+A pod create the API server refuses (or a claim being deleted) is a Warning
+FailedCreate `create Pod <pod> in StatefulSet <set> failed error: <error>`
+(StatefulPodControl.recordPodEvent); the sync stops there, the status is
+still written, and the set is retried with the rate limiter
+(workloads.RetryQueue), creating nothing until then.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ import copy
 import math
 from collections.abc import Mapping
 
+from netsim.api.errors import Forbidden
 from netsim.api.objects import Pod, StatefulSet
 from netsim.api.store import Store
-from netsim.controllers.workloads import available_at, controller_ref, is_available, is_owned_by, pod_template_hash
+from netsim.controllers.workloads import (RetryQueue, available_at, controller_ref, is_available, is_owned_by,
+                                          pod_template_hash)
 from netsim.errors import NotImplementedFeature
 
 COMPONENT = "statefulset-controller"
@@ -52,12 +60,23 @@ MAX_UNAVAILABLE_GATE = "MaxUnavailableStatefulSet"
 _MISSING = object()     # an ordinal in range with no pod yet (the controller's placeholder pod)
 
 
-def reconcile(store: Store, gates: Mapping[str, bool] | None = None) -> float:
-    """One pass over every StatefulSet; returns when a pod next becomes available (minReadySeconds)."""
+def reconcile(store: Store, gates: Mapping[str, bool] | None, retries: RetryQueue) -> float:
+    """One pass over every StatefulSet; returns when it next has work (a pod becoming available, a retry)."""
     due = math.inf
+    now = store.clock()
     for sts in store.list("StatefulSet"):
-        if not sts.deletion_timestamp:
-            due = min(due, _sync(store, sts, dict(gates or {})))  # type: ignore[arg-type]
+        if sts.deletion_timestamp:
+            continue
+        key = (COMPONENT, sts.uid)
+        waiting = retries.waiting(key, now)
+        failure: list[str] = []
+        due = min(due, _sync(store, sts, dict(gates or {}), waiting is None, failure))  # type: ignore[arg-type]
+        if failure:
+            due = min(due, retries.failed(key, now))
+        elif waiting is not None:
+            due = min(due, waiting)
+        else:
+            retries.forget(key)
     return due
 
 
@@ -151,7 +170,8 @@ def _fix_claims(store: Store, sts: StatefulSet, pod: Pod, scaled_down: bool) -> 
         store.update(claim.evolve(change))
 
 
-def _sync(store: Store, sts: StatefulSet, gates: dict) -> float:
+def _sync(store: Store, sts: StatefulSet, gates: dict, may_create: bool, failure: list[str]) -> float:
+    """One sync; pods are created only when `may_create`, and a failed create's error goes into `failure`."""
     if sts.spec.get("ordinals"):
         raise NotImplementedFeature(f"StatefulSet {sts.namespace}/{sts.name}: spec.ordinals (a start ordinal "
                                     "other than 0) is not emulated")
@@ -177,7 +197,7 @@ def _sync(store: Store, sts: StatefulSet, gates: dict) -> float:
     frozen = False
     for n in range(replicas):                      # processReplica
         if _process_replica(store, sts, n, pods.get(n), monotonic, min_ready, now, current_revision,
-                            update_revision) and monotonic:
+                            update_revision, may_create, failure) and (monotonic or failure or not may_create):
             frozen = True
             break
     if not frozen:
@@ -204,14 +224,23 @@ def _sync(store: Store, sts: StatefulSet, gates: dict) -> float:
 
 
 def _process_replica(store: Store, sts: StatefulSet, n: int, pod: Pod | None, monotonic: bool, min_ready: int,
-                     now: float, current_revision: str, update_revision: str) -> bool:
-    """processReplica for ordinal n; True where a monotonic (OrderedReady) set must stop here."""
+                     now: float, current_revision: str, update_revision: str, may_create: bool,
+                     failure: list[str]) -> bool:
+    """processReplica for ordinal n; True where a monotonic (OrderedReady) set must stop here.
+
+    Also True for any set when a create failed (its error appended to `failure`)
+    or was held back for a pending retry (`may_create` False).
+    """
     if pod is not None and pod.phase in ("Failed", "Succeeded"):
         if not pod.deletion_timestamp:
             _delete(store, sts, pod)    # a new pod comes once this one is gone
         return True
     if pod is None:
-        _create(store, sts, n, *_revision_for(store, sts, n, current_revision, update_revision))
+        if not may_create:
+            return True
+        error = _create(store, sts, n, *_revision_for(store, sts, n, current_revision, update_revision))
+        if error is not None:
+            failure.append(error)
         return True
     if pod.deletion_timestamp:
         return True
@@ -272,7 +301,8 @@ def _rolling_update(store: Store, sts: StatefulSet, replicas: list, update_revis
             return
 
 
-def _create(store: Store, sts: StatefulSet, n: int, revision: str, template: dict) -> None:
+def _create(store: Store, sts: StatefulSet, n: int, revision: str, template: dict) -> str | None:
+    """CreateStatefulPod for ordinal n (claims first); the error when it fails, else None."""
     name = f"{sts.name}-{n}"
     meta = copy.deepcopy(template.get("metadata") or {})
     meta.pop("creationTimestamp", None)
@@ -284,9 +314,7 @@ def _create(store: Store, sts: StatefulSet, n: int, revision: str, template: dic
     terminating = next((c for c in sorted(claims.values()) if store.get(
         "PersistentVolumeClaim", c, sts.namespace).deletion_timestamp), None)
     if terminating is not None:     # createPersistentVolumeClaims refuses a claim being deleted
-        store.record_event(sts, "Warning", "FailedCreate", f"create Pod {name} in StatefulSet {sts.name} failed "
-                           f"error: pvc {terminating} is being deleted", COMPONENT)
-        return
+        return _failed_create(store, sts, name, f"pvc {terminating} is being deleted")
     if claims:
         kept = [v for v in spec.get("volumes") or () if v.get("name") not in claims]
         spec["volumes"] = kept + [{"name": t, "persistentVolumeClaim": {"claimName": c}}
@@ -294,10 +322,21 @@ def _create(store: Store, sts: StatefulSet, n: int, revision: str, template: dic
     spec["hostname"] = name
     if sts.spec.get("serviceName"):
         spec["subdomain"] = sts.spec["serviceName"]
-    created = store.create({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
+    try:
+        created = store.create({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
+    except Forbidden as refusal:     # recordPodEvent records it whatever the cause
+        return _failed_create(store, sts, name, str(refusal))
     _fix_claims(store, sts, created, scaled_down=False)  # type: ignore[arg-type]
     store.record_event(sts, "Normal", "SuccessfulCreate", f"create Pod {name} in StatefulSet {sts.name} successful",
                        COMPONENT)
+    return None
+
+
+def _failed_create(store: Store, sts: StatefulSet, name: str, error: str) -> str:
+    """recordPodEvent's FailedCreate for pod `name`; returns the error."""
+    store.record_event(sts, "Warning", "FailedCreate", f"create Pod {name} in StatefulSet {sts.name} failed "
+                       f"error: {error}", COMPONENT)
+    return error
 
 
 def claim_name(template: str, sts_name: str, n: int) -> str:

@@ -27,18 +27,22 @@ the kubelet's NodeExpandVolume), one step per sync:
    With no such pod the claim waits until one runs.
 
 Volumes without a resizer (hostPath, local) stay at ExternalExpanding, as on a
-real cluster. With RECOVER_VOLUME_EXPANSION_FAILURE (the feature gate, off in
-1.31) status.allocatedResources and allocatedResourceStatuses are written too.
+real cluster. With the RecoverVolumeExpansionFailure feature gate (the
+topology's featureGates; off by default in 1.31, RECOVER_VOLUME_EXPANSION_FAILURE)
+status.allocatedResources and allocatedResourceStatuses are written too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from netsim.api.errors import FieldError, Forbidden
 from netsim.api.objects import Resource
 from netsim.api.quantity import Quantity
 from netsim.api.store import Store
 
-# The RecoverVolumeExpansionFailure feature gate (alpha, off by default, in Kubernetes 1.31).
+# The RecoverVolumeExpansionFailure feature gate and its default (alpha, off, in Kubernetes 1.31).
+RECOVER_GATE = "RecoverVolumeExpansionFailure"
 RECOVER_VOLUME_EXPANSION_FAILURE = False
 
 EXPAND_COMPONENT = "volume_expand"
@@ -57,6 +61,11 @@ def _request(spec: dict) -> Quantity | None:
     return Quantity.parse(str(value)) if value is not None else None
 
 
+def recovers(gates: Mapping[str, bool] | None) -> bool:
+    """Whether RecoverVolumeExpansionFailure is on: the topology's featureGates, else the 1.31 default."""
+    return bool((gates or {}).get(RECOVER_GATE, RECOVER_VOLUME_EXPANSION_FAILURE))
+
+
 def _capacity(obj: Resource | dict, path: str) -> Quantity:
     node = obj.get(path) if isinstance(obj, Resource) else (obj.get("status") or {}).get("capacity")
     return Quantity.parse(str((node or {}).get("storage", "0")))
@@ -65,7 +74,10 @@ def _capacity(obj: Resource | dict, path: str) -> Quantity:
 class PersistentVolumeClaimResize:
     """Update-time admission of claims: the spec validation and the resize plugin (module docstring)."""
 
-    __slots__ = ()
+    __slots__ = ("gates",)
+
+    def __init__(self, gates: Mapping[str, bool] | None = None) -> None:
+        self.gates = dict(gates or {})
 
     def __call__(self, store: Store, data: dict) -> None:
         """Creates pass: both checks only concern updates."""
@@ -74,7 +86,7 @@ class PersistentVolumeClaimResize:
         """Refuse an update of a claim the API server would refuse (FieldError, Forbidden)."""
         if new.get("kind") != "PersistentVolumeClaim":
             return
-        validate_claim_update(old, new)
+        validate_claim_update(old, new, recovers(self.gates))
         old_size, new_size = _request(old.get("spec") or {}), _request(new.get("spec") or {})
         if new_size is None or (old_size is not None and new_size <= old_size):
             return
@@ -95,8 +107,11 @@ def _class_allows_resize(store: Store, old: dict, new: dict) -> bool:
     return sc is not None and sc.get("allowVolumeExpansion") is True
 
 
-def validate_claim_update(old: dict, new: dict) -> None:
-    """ValidatePersistentVolumeClaimUpdate's spec rules (module docstring); FieldError on the first broken one."""
+def validate_claim_update(old: dict, new: dict, recover: bool | None = None) -> None:
+    """ValidatePersistentVolumeClaimUpdate's spec rules (module docstring); FieldError on the first broken one.
+
+    `recover`: whether RecoverVolumeExpansionFailure is on (None: the 1.31 default).
+    """
     old_spec, new_spec = dict(old.get("spec") or {}), dict(new.get("spec") or {})
     if not old_spec.get("volumeName"):
         old_spec["volumeName"] = new_spec.get("volumeName")   # the binder sets it once
@@ -114,7 +129,7 @@ def validate_claim_update(old: dict, new: dict) -> None:
         raise FieldError(SPEC_IMMUTABLE, "spec")
     old_size, new_size = _request(old.get("spec") or {}), _request(new.get("spec") or {})
     if old_size is not None and new_size is not None and new_size < old_size:
-        if not RECOVER_VOLUME_EXPANSION_FAILURE:
+        if not (recover if recover is not None else recovers(None)):
             raise FieldError("Forbidden: field can not be less than previous value", "spec.resources.requests.storage")
         if new_size <= _capacity(old, "status.capacity"):
             raise FieldError("Forbidden: field can not be less than status.capacity", "spec.resources.requests.storage")
@@ -130,18 +145,19 @@ def _same_quantities(old_spec: dict, new_spec: dict) -> bool:
 
 
 # --- the resize ---------------------------------------------------------------------------------
-def reconcile(store: Store) -> None:
-    """One step of every bound claim's pending resize (module docstring)."""
+def reconcile(store: Store, gates: Mapping[str, bool] | None = None) -> None:
+    """One step of every bound claim's pending resize (module docstring); `gates`: the topology's featureGates."""
+    recover = recovers(gates)
     for claim in store.list("PersistentVolumeClaim"):
         if claim.status.get("phase") != "Bound" or not claim.spec.get("volumeName"):
             continue
         pv = store.try_get("PersistentVolume", claim.spec["volumeName"])
         if pv is None or (pv.spec.get("claimRef") or {}).get("uid") != claim.uid:
             continue
-        _sync(store, claim, pv)
+        _sync(store, claim, pv, recover)
 
 
-def _sync(store: Store, claim: Resource, pv: Resource) -> None:
+def _sync(store: Store, claim: Resource, pv: Resource, recover: bool) -> None:
     from netsim.controllers.volumes import _event_once
 
     want = _request(claim.spec) or Quantity.parse("0")
@@ -159,7 +175,7 @@ def _sync(store: Store, claim: Resource, pv: Resource) -> None:
     size_text = str(((claim.spec.get("resources") or {}).get("requests") or {})["storage"])
     if pv_size < want:
         if claim.condition("Resizing") is None:
-            claim = _set_claim_status(store, claim, "Resizing", "", allocated=size_text,
+            claim = _set_claim_status(store, claim, "Resizing", "", recover, allocated=size_text,
                                       resource_status="ControllerResizeInProgress")
             store.record_event(claim, "Normal", "Resizing", f"External resizer is resizing volume {pv.name}", resizer)
             return
@@ -168,7 +184,7 @@ def _sync(store: Store, claim: Resource, pv: Resource) -> None:
             _finish(store, claim, pv)
             store.record_event(claim, "Normal", "VolumeResizeSuccessful", "Resize volume succeeded", resizer)
             return
-        _set_claim_status(store, claim, "FileSystemResizePending", FS_RESIZE_PENDING_MESSAGE,
+        _set_claim_status(store, claim, "FileSystemResizePending", FS_RESIZE_PENDING_MESSAGE, recover,
                           resource_status="NodeResizePending")
         store.record_event(claim, "Normal", "FileSystemResizeRequired",
                            "Require file system resize of volume on node", resizer)
@@ -192,8 +208,8 @@ def _expand_on_node(store: Store, claim: Resource, pv: Resource) -> None:
     store.record_event(claim, "Normal", "FileSystemResizeSuccessful", message, "kubelet", pod.node_name)
 
 
-def _set_claim_status(store: Store, claim: Resource, condition: str, message: str, *, allocated: str = "",
-                      resource_status: str) -> Resource:
+def _set_claim_status(store: Store, claim: Resource, condition: str, message: str, recover: bool, *,
+                      allocated: str = "", resource_status: str) -> Resource:
     """Replace the claim's resize conditions with `condition`; with the gate, record the allocation too."""
     stamp = store.now()
 
@@ -204,7 +220,7 @@ def _set_claim_status(store: Store, claim: Resource, condition: str, message: st
         if message:
             entry["message"] = message
         status["conditions"] = [*kept, entry]
-        if RECOVER_VOLUME_EXPANSION_FAILURE:
+        if recover:
             if allocated:
                 status.setdefault("allocatedResources", {})["storage"] = allocated
             status.setdefault("allocatedResourceStatuses", {})["storage"] = resource_status

@@ -25,6 +25,16 @@ syncClaim / syncVolume) and the external provisioners it hands claims to:
   pvc-protection controller's podUsesPVC); `kubernetes.io/pv-protection` keeps a volume
   while it is Bound.
 
+Provisioning is recorded as on a real cluster: the PV controller hands the
+claim to the external provisioner (provisionClaimOperationExternal) by
+writing `volume.kubernetes.io/storage-provisioner` and its beta twin and
+recording ExternalProvisioning; the provisioner (sig-storage-lib-external-
+provisioner) records Provisioning and ProvisioningSucceeded under its own
+identity, `<provisioner>_<controller pod name>_<uuid>`. The volume carries
+`pv.kubernetes.io/provisioned-by`, plus the two provisioner-deletion-secret
+annotations csi-provisioner always writes, or local-path's
+`local.path.provisioner/selected-node`.
+
 A claim without storageClassName gets the default class (the
 `storageclass.kubernetes.io/is-default-class` annotation), as the
 DefaultStorageClass admission plugin does, here at its first sync.
@@ -34,11 +44,17 @@ statefulset.py's (ownerReferences the garbage collector follows). Not built: Rec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from netsim.api.meta import NAME_SUFFIX_ALPHABET
 from netsim.api.objects import Node, Pod, Resource
 from netsim.api.quantity import Quantity
 from netsim.api.selector import LabelSelector
 from netsim.api.store import Store
 from netsim.controllers import volume_expansion
+from netsim.errors import NotImplementedFeature
+from netsim.sim.rng import Random
 
 COMPONENT = "persistentvolume-controller"
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
@@ -49,24 +65,85 @@ BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
+BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"   # still written in 1.31
+DELETION_SECRET_NAME = "volume.kubernetes.io/provisioner-deletion-secret-name"
+DELETION_SECRET_NAMESPACE = "volume.kubernetes.io/provisioner-deletion-secret-namespace"
+PROVISIONER_SECRET_NAME = "csi.storage.k8s.io/provisioner-secret-name"           # StorageClass parameters
+PROVISIONER_SECRET_NAMESPACE = "csi.storage.k8s.io/provisioner-secret-namespace"
+LOCAL_PATH = "rancher.io/local-path"
+LOCAL_PATH_SELECTED_NODE = "local.path.provisioner/selected-node"
+EXTERNAL_PROVISIONING = ("Waiting for a volume to be created either by the external provisioner '{}' or manually by "
+                         "the system administrator. If volume creation is delayed, please verify that the provisioner "
+                         "is running and correctly registered.")
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
 ZONE_KEY = "topology.kubernetes.io/zone"
 HOSTNAME_KEY = "kubernetes.io/hostname"
 # provisioner -> the node label its volumes are pinned to (the zone unless listed).
 PROVISIONER_TOPOLOGY = {
-    "rancher.io/local-path": HOSTNAME_KEY,   # a directory on one node
+    LOCAL_PATH: HOSTNAME_KEY,   # a directory on one node
 }
+# provisioner -> the Deployment whose pod runs it: the pod's name is the host name in the provisioner's identity.
+PROVISIONER_DEPLOYMENTS = {
+    LOCAL_PATH: "local-path-provisioner",        # kind's local-path-storage/local-path-provisioner
+    "ebs.csi.aws.com": "ebs-csi-controller",     # aws-ebs-csi-driver, kube-system
+    "efs.csi.aws.com": "efs-csi-controller",     # aws-efs-csi-driver, kube-system
+    "nfs.csi.k8s.io": "csi-nfs-controller",      # csi-driver-nfs, kube-system
+}
+POD_TEMPLATE_HASH_LENGTH = 10                    # a pod-template-hash as kind's pods show it (75f7fc7dc5)
 
 
-def reconcile(store: Store) -> None:
-    """One pass: protection finalizers, claim binding and provisioning, released volumes."""
+@dataclass(frozen=True, slots=True)
+class ProvisionerIdentity:
+    """One running external provisioner: its name, the host (controller pod) it runs on and its uuid."""
+
+    provisioner: str
+    host: str
+    uid: str
+
+    @property
+    def component(self) -> str:
+        """The event source: NewProvisionController's `provisionerName + "_" + hostname + "_" + uuid`."""
+        return f"{self.provisioner}_{self.host}_{self.uid}"
+
+
+class ExternalProvisioners:
+    """The identities of the cluster's external provisioners, each drawn once from its own seeded stream.
+
+    A child stream per provisioner name keeps every other component's draws where they were.
+    """
+
+    __slots__ = ("_random", "_known")
+
+    def __init__(self, seed: int) -> None:
+        self._random = Random(seed).child("external-provisioners")
+        self._known: dict[str, ProvisionerIdentity] = {}
+
+    def identity(self, sc: Resource) -> ProvisionerIdentity:
+        """The identity of the provisioner `sc` names; NotImplementedFeature when its controller is unknown."""
+        name = str(sc.get("provisioner"))
+        if name not in self._known:
+            deployment = PROVISIONER_DEPLOYMENTS.get(name)
+            if deployment is None:
+                raise NotImplementedFeature(
+                    f"StorageClass {sc.name}: provisioner {name!r}: its controller pod (the source of the "
+                    f"Provisioning events) is not emulated; known: {', '.join(sorted(PROVISIONER_DEPLOYMENTS))}")
+            rng = self._random.child(name)
+            pod_hash = "".join(NAME_SUFFIX_ALPHABET[int(i)] for i in
+                               rng.generator.integers(0, len(NAME_SUFFIX_ALPHABET), size=POD_TEMPLATE_HASH_LENGTH))
+            self._known[name] = ProvisionerIdentity(name, f"{deployment}-{pod_hash}-{rng.random_suffix(5)}",
+                                                    rng.uid())
+        return self._known[name]
+
+
+def reconcile(store: Store, provisioners: ExternalProvisioners, gates: Mapping[str, bool] | None = None) -> None:
+    """One pass: protection finalizers, claim binding and provisioning, released volumes, resizes."""
     _protect(store)
     for claim in store.list("PersistentVolumeClaim"):
         if not claim.deletion_timestamp:
-            _sync_claim(store, claim)
+            _sync_claim(store, claim, provisioners)
     for volume in store.list("PersistentVolume"):
         _sync_volume(store, volume)
-    volume_expansion.reconcile(store)
+    volume_expansion.reconcile(store, gates)
 
 
 def default_class(store: Store) -> Resource | None:
@@ -155,17 +232,13 @@ def _protect(store: Store) -> None:
                 store.update(obj.evolve(lambda d, f=finalizer: d["metadata"].setdefault("finalizers", []).append(f)))
 
 
-def _sync_claim(store: Store, claim: Resource) -> None:
+def _sync_claim(store: Store, claim: Resource, provisioners: ExternalProvisioners) -> None:
     if "storageClassName" not in claim.spec:
         sc = default_class(store)
         if sc is not None:
             claim = store.update(claim.evolve(lambda d: d["spec"].__setitem__("storageClassName", sc.name)))
     if claim.spec.get("volumeName"):
-        pv = store.try_get("PersistentVolume", claim.spec["volumeName"])
-        if pv is not None and (pv.spec.get("claimRef") or {}).get("uid") == claim.uid:
-            _bind(store, pv, claim)
-        elif claim.status.get("phase") == "Bound":
-            store.update(claim.evolve(lambda d: d["status"].__setitem__("phase", "Lost")))
+        _sync_named_claim(store, claim)
         return
     node_name = claim.annotations.get(SELECTED_NODE)
     node = store.try_get("Node", node_name) if node_name else None
@@ -185,44 +258,110 @@ def _sync_claim(store: Store, claim: Resource) -> None:
                    else "no persistent volumes available for this claim")
         _event_once(store, claim, "Normal" if sc is not None else "Warning", "FailedBinding", message)
         return
-    _provision(store, claim, sc, node)  # type: ignore[arg-type]
+    _provision(store, claim, sc, node, provisioners.identity(sc))  # type: ignore[arg-type]
 
 
-def _provision(store: Store, claim: Resource, sc: Resource, node: Node | None) -> None:
-    """Create the volume for the claim as the class's provisioner would, then bind it."""
+def _sync_named_claim(store: Store, claim: Resource) -> None:
+    """A claim naming its volume (syncUnboundClaim's user-bound branch; syncBoundClaim's Lost)."""
+    pv = store.try_get("PersistentVolume", claim.spec["volumeName"])
+    ref = (pv.spec.get("claimRef") or {}) if pv is not None else {}
+    if pv is not None and ref.get("uid") == claim.uid:
+        _bind(store, pv, claim)
+    elif claim.status.get("phase") == "Bound":
+        store.update(claim.evolve(lambda d: d["status"].__setitem__("phase", "Lost")))
+    elif pv is None:
+        return                                   # "volume requested and not found, will try again next time"
+    elif not ref or (ref.get("name"), ref.get("namespace"), ref.get("uid", claim.uid)) == (
+            claim.name, claim.namespace, claim.uid):
+        problem = _unsatisfied(pv, claim)
+        if problem:
+            _event_once(store, claim, "Warning", "VolumeMismatch",
+                        f'Cannot bind to requested volume "{pv.name}": {problem}')
+        else:
+            _bind(store, pv, claim)
+    else:
+        _event_once(store, claim, "Warning", "FailedBinding",
+                    f'volume "{pv.name}" already bound to a different claim.')
+
+
+def _unsatisfied(pv: Resource, claim: Resource) -> str:
+    """Why a named volume cannot take the claim (checkVolumeSatisfyClaim), "" when it can."""
+    if pv.deletion_timestamp:
+        return f'the volume is marked for deletion "{pv.name}"'
+    if _storage(pv, "spec.capacity") < _storage(claim, "spec.resources.requests"):
+        return "requested PV is too small"
+    if (pv.spec.get("storageClassName") or "") != (claim.spec.get("storageClassName") or ""):
+        return "storageClassName does not match"
+    if pv.spec.get("volumeMode", "Filesystem") != claim.spec.get("volumeMode", "Filesystem"):
+        return "incompatible volumeMode"
+    if not set(claim.spec.get("accessModes") or ()) <= set(pv.spec.get("accessModes") or ()):
+        return "incompatible accessMode"
+    return ""
+
+
+def _provision(store: Store, claim: Resource, sc: Resource, node: Node | None, who: ProvisionerIdentity) -> None:
+    """Hand the claim to its external provisioner, which creates the volume; then bind it.
+
+    The PV controller's provisionClaimOperationExternal (setClaimProvisioner, then
+    ExternalProvisioning), then the provisioner's provisionClaimOperation
+    (Provisioning, the volume, ProvisioningSucceeded).
+    """
     name = f"pvc-{claim.uid}"
     provisioner = sc.get("provisioner")
     if store.try_get("PersistentVolume", name) is None:
-        key = PROVISIONER_TOPOLOGY.get(provisioner, ZONE_KEY)
-        terms = []
-        if node is not None and node.labels.get(key):
-            terms = [{"matchExpressions": [{"key": key, "operator": "In", "values": [node.labels[key]]}]}]
-        elif sc.get("allowedTopologies"):
-            terms = [{"matchExpressions": [{"key": e["key"], "operator": "In", "values": list(e.get("values") or ())}
-                                           for e in t.get("matchLabelExpressions") or ()]}
-                     for t in sc.get("allowedTopologies")[:1]]
-        request = ((claim.spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
-        spec = {"capacity": {"storage": str(request)},
-                "accessModes": list(claim.spec.get("accessModes") or ()),
-                "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
-                "storageClassName": sc.name, "volumeMode": claim.spec.get("volumeMode", "Filesystem"),
-                "claimRef": _claim_ref(claim)}
-        if provisioner == "rancher.io/local-path":   # a directory under the node's local-path root
-            spec["hostPath"] = {"path": f"/var/local-path-provisioner/{name}_{claim.namespace}_{claim.name}",
-                                "type": "DirectoryOrCreate"}
-        else:
-            spec["csi"] = {"driver": provisioner, "volumeHandle": name}
-        if terms:
-            spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": terms}}
-        store.create({"apiVersion": "v1", "kind": "PersistentVolume",
-                      "metadata": {"name": name, "annotations": {PROVISIONED_BY: provisioner}},
-                      "spec": spec})
-        store.record_event(claim, "Normal", "ProvisioningSucceeded",
-                           f"Successfully provisioned volume {name}", provisioner)
-    if STORAGE_PROVISIONER not in claim.annotations:
-        claim = store.update(claim.evolve(lambda d: d["metadata"].setdefault("annotations", {}).__setitem__(
-            STORAGE_PROVISIONER, provisioner)))
+        if claim.annotations.get(STORAGE_PROVISIONER) != provisioner:
+            claim = store.update(claim.evolve(lambda d: d["metadata"].setdefault("annotations", {}).update({
+                BETA_STORAGE_PROVISIONER: provisioner, STORAGE_PROVISIONER: provisioner})))
+        _event_once(store, claim, "Normal", "ExternalProvisioning", EXTERNAL_PROVISIONING.format(provisioner))
+        store.record_event(claim, "Normal", "Provisioning",
+                           f'External provisioner is provisioning volume for claim "{claim.namespace}/{claim.name}"',
+                           who.component)
+        store.create(_volume(claim, sc, node, name))
+        store.record_event(claim, "Normal", "ProvisioningSucceeded", f"Successfully provisioned volume {name}",
+                           who.component)
     _bind(store, store.get("PersistentVolume", name), claim)
+
+
+def _volume(claim: Resource, sc: Resource, node: Node | None, name: str) -> dict:
+    """The PersistentVolume the provisioner creates for the claim (its spec and the annotations it writes)."""
+    provisioner = sc.get("provisioner")
+    key = PROVISIONER_TOPOLOGY.get(provisioner, ZONE_KEY)
+    terms = []
+    if node is not None and node.labels.get(key):
+        terms = [{"matchExpressions": [{"key": key, "operator": "In", "values": [node.labels[key]]}]}]
+    elif sc.get("allowedTopologies"):
+        terms = [{"matchExpressions": [{"key": e["key"], "operator": "In", "values": list(e.get("values") or ())}
+                                       for e in t.get("matchLabelExpressions") or ()]}
+                 for t in sc.get("allowedTopologies")[:1]]
+    request = ((claim.spec.get("resources") or {}).get("requests") or {}).get("storage", "0")
+    spec = {"capacity": {"storage": str(request)},
+            "accessModes": list(claim.spec.get("accessModes") or ()),
+            "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
+            "storageClassName": sc.name, "volumeMode": claim.spec.get("volumeMode", "Filesystem"),
+            "claimRef": _claim_ref(claim)}
+    annotations = {PROVISIONED_BY: provisioner}
+    if provisioner == LOCAL_PATH:   # a directory under the node's local-path root
+        spec["hostPath"] = {"path": f"/var/local-path-provisioner/{name}_{claim.namespace}_{claim.name}",
+                            "type": "DirectoryOrCreate"}
+        if node is not None:
+            annotations[LOCAL_PATH_SELECTED_NODE] = node.name
+    else:
+        spec["csi"] = {"driver": provisioner, "volumeHandle": name}
+        annotations.update(_deletion_secret(sc))
+    if terms:
+        spec["nodeAffinity"] = {"required": {"nodeSelectorTerms": terms}}
+    return {"apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": name, "annotations": annotations}, "spec": spec}
+
+
+def _deletion_secret(sc: Resource) -> dict[str, str]:
+    """csi-provisioner's provisioner-deletion-secret annotations: the class's provisioner secret, or empty values."""
+    params = sc.get("parameters") or {}
+    name, namespace = str(params.get(PROVISIONER_SECRET_NAME, "")), str(params.get(PROVISIONER_SECRET_NAMESPACE, ""))
+    if "${" in name + namespace:
+        raise NotImplementedFeature(f"StorageClass {sc.name}: parameters {PROVISIONER_SECRET_NAME}: "
+                                    "templated secret references (${...}) are not emulated")
+    return {DELETION_SECRET_NAME: name, DELETION_SECRET_NAMESPACE: namespace}
 
 
 def _claim_ref(claim: Resource) -> dict:

@@ -1,13 +1,30 @@
-"""Helpers the workload controllers share: pod-template-hash, controller refs, disruption, pod availability."""
+"""Helpers the workload controllers share: pod-template-hash, controller refs, disruption, pod availability,
+and pod creation as controller.PodControl does it (events, slow-start batches, the rate-limited retry).
+
+A pod create the API server refuses (admission: a missing ServiceAccount or
+PriorityClass, ...) does not raise out of the controller: it is a Warning
+FailedCreate event on the owner (`Error creating: <the API error>`, none when
+the namespace is terminating), and the owner's key is requeued with the
+controller's rate limiter (`RetryQueue`: 5 ms doubling to 1000 s,
+workqueue.DefaultControllerRateLimiter's per-item part; its 10 qps bucket is
+not modelled). Until that retry falls due the controller does not try again,
+so the event's count, not a flood of events, shows the repeats.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
+from netsim.api.errors import Forbidden
 from netsim.api.meta import NAME_SUFFIX_ALPHABET
 from netsim.api.objects import Resource
 from netsim.sim.clock import parse_rfc3339
+
+RETRY_BASE = 0.005      # workqueue.DefaultControllerRateLimiter: 5 ms per item, doubling
+RETRY_MAX = 1000.0      # ... at most 1000 s
+SLOW_START_INITIAL_BATCH = 1     # controller.SlowStartInitialBatchSize
 
 
 def fnv32a(data: bytes) -> int:
@@ -88,3 +105,78 @@ def available_at(pod: Resource, min_ready_seconds: int) -> float:
 def is_available(pod: Resource, min_ready_seconds: int, now: float) -> bool:
     """Ready for at least minReadySeconds at `now` (podutil.IsPodAvailable)."""
     return available_at(pod, min_ready_seconds) <= now
+
+
+class RetryQueue:
+    """The controllers' rate-limited requeue (workqueue ItemExponentialFailureRateLimiter), on the simulated clock.
+
+    Keys are (controller, owner uid); a failed sync calls `failed`, which
+    schedules the next try base * 2^failures later (at most `cap`), and a sync
+    that succeeds calls `forget`, as processNextWorkItem does.
+    """
+
+    __slots__ = ("_failures", "_due")
+
+    def __init__(self) -> None:
+        self._failures: dict[tuple[str, str], int] = {}
+        self._due: dict[tuple[str, str], float] = {}
+
+    def waiting(self, key: tuple[str, str], now: float) -> float | None:
+        """When the key's retry falls due, while it is still ahead of `now`; else None (the sync may try)."""
+        due = self._due.get(key)
+        return due if due is not None and now < due else None
+
+    def failed(self, key: tuple[str, str], now: float, base: float = RETRY_BASE, cap: float = RETRY_MAX) -> float:
+        """AddRateLimited: one more failure; returns when the key is retried."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        due = now + min(base * 2 ** failures, cap)
+        self._due[key] = due
+        return due
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Forget: the sync succeeded, the back-off starts again from the base."""
+        self._failures.pop(key, None)
+        self._due.pop(key, None)
+
+    def failures(self, key: tuple[str, str]) -> int:
+        """How many failed syncs in a row the key has had."""
+        return self._failures.get(key, 0)
+
+
+def namespace_terminating(store, namespace: str) -> bool:
+    """The namespace is being deleted (the refusal carries NamespaceTerminatingCause)."""
+    home = store.try_get("Namespace", namespace)
+    return home is not None and home.deletion_timestamp is not None
+
+
+def create_pod(store, owner: Resource, pod: dict, component: str) -> Resource | Forbidden:
+    """RealPodControl.CreatePods: the pod and a SuccessfulCreate event, or the API's refusal and FailedCreate.
+
+    No event when the namespace is terminating, as createPods skips it.
+    """
+    try:
+        created = store.create(pod)
+    except Forbidden as refusal:
+        if not namespace_terminating(store, owner.namespace):
+            store.record_event(owner, "Warning", "FailedCreate", f"Error creating: {refusal}", component)
+        return refusal
+    store.record_event(owner, "Normal", "SuccessfulCreate", f"Created pod: {created.name}", component)
+    return created
+
+
+def slow_start_batch(count: int, create: Callable[[], Forbidden | None]) -> tuple[int, Forbidden | None]:
+    """controller.slowStartBatch: batches of 1, 2, 4, ... creates; stop after the first batch with an error.
+
+    Returns (successes, the first error or None). Every call in a batch is made
+    (the real ones run in parallel), none after it.
+    """
+    successes, remaining, batch = 0, count, min(count, SLOW_START_INITIAL_BATCH)
+    while batch > 0:
+        errors = [e for e in (create() for _ in range(batch)) if e is not None]
+        successes += batch - len(errors)
+        if errors:
+            return successes, errors[0]
+        remaining -= batch
+        batch = min(2 * batch, remaining)
+    return successes, None

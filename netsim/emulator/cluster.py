@@ -26,9 +26,10 @@ from netsim.api.apply import apply_manifests
 from netsim.api.load import Manifest
 from netsim.api.store import Store
 from netsim.api.topology import Topology
-from netsim.controllers import (apiserver, cronjob, daemonset, deployment, endpointslice, job, nodelifecycle,
-                                replicaset, scheduler, servicelb, statefulset, volumes)
+from netsim.controllers import (apiserver, cronjob, daemonset, deployment, disruption, endpointslice, job,
+                                nodelifecycle, replicaset, scheduler, servicelb, statefulset, volumes)
 from netsim.controllers.allocation import ServiceAllocator
+from netsim.controllers.workloads import RetryQueue
 from netsim.controllers import namespace as namespace_controller
 from netsim.controllers import serviceaccount, volume_expansion
 from netsim.auth.certificates import ca_for_seed
@@ -68,14 +69,16 @@ class Cluster:
             admission=(ServiceAllocator(str(topology.service_subnet), child_rng(seed, "service-allocator")),
                        scheduler.admit_priority,
                        serviceaccount.ServiceAccountAdmission(child_rng(seed, "serviceaccount-admission")),
-                       volume_expansion.PersistentVolumeClaimResize()),
+                       volume_expansion.PersistentVolumeClaimResize(dict(topology.feature_gates))),
             event_rng=child_rng(seed, "events"),
         )
         self.scheduler_rng = child_rng(seed, "scheduler")
         self.serviceaccount_rng = child_rng(seed, "serviceaccount-controllers")
+        self.provisioners = volumes.ExternalProvisioners(seed)   # their identities: the Provisioning events' source
         self.kubelets: dict[str, Kubelet] = {}
         self.queue = EventQueue(self.clock)
         self.nodes = nodelifecycle.NodeHealth()
+        self.retries = RetryQueue()   # the workload controllers' rate-limited requeues
         self._wakeups: set[float] = set()
         self._slice_log: list[tuple[float, str, object]] = []   # (time, watch type, EndpointSlice)
         self._slices_synced = 0                                  # log entries every kube-proxy has seen
@@ -117,12 +120,12 @@ class Cluster:
         serviceaccount.reconcile(store, self.root_ca_pem, self.serviceaccount_rng)
         self.wake_at(nodelifecycle.reconcile(store, now, self.nodes))
         self.wake_at(deployment.reconcile(store))
-        self.wake_at(replicaset.reconcile(store))
-        self.wake_at(statefulset.reconcile(store, dict(self.topology.feature_gates)))
-        self.wake_at(daemonset.reconcile(store))
+        self.wake_at(replicaset.reconcile(store, self.retries))
+        self.wake_at(statefulset.reconcile(store, dict(self.topology.feature_gates), self.retries))
+        self.wake_at(daemonset.reconcile(store, self.retries))
         self.wake_at(cronjob.reconcile(store, now))
-        self.wake_at(job.reconcile(store, now))
-        volumes.reconcile(store)
+        self.wake_at(job.reconcile(store, now, self.retries))
+        volumes.reconcile(store, self.provisioners, dict(self.topology.feature_gates))
         namespace_controller.reconcile(store)
         scheduler.reconcile(store, self.scheduler_rng)
         for node in store.list("Node"):
@@ -130,6 +133,7 @@ class Cluster:
             if kubelet is not None and self.nodes.up(node.name):
                 self.wake_at(kubelet.reconcile(store, now))
         endpointslice.reconcile(store)
+        self.wake_at(disruption.reconcile(store))
         servicelb.reconcile(store, self.topology.load_balancer_pool)
         reconcile_l7_status(store)
 

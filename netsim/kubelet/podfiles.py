@@ -28,10 +28,36 @@ real writer, is derived from the pod's uid and the volume name.
 Sizes: the node's disk is `/dev/vda1`, ext4, with the Node's
 ephemeral-storage capacity and `netsim.dev/disk-used` (a Node annotation,
 default 0) used; the overlay root, hostPath, local volumes, configMap and
-disk emptyDirs are on it. A PVC-backed volume is its bound PV: capacity, the
-PV's fsType (ext4 by default), a device of its own (`/dev/vdb`, `/dev/vdc`,
-… in the pod's volume order; `server:path` for NFS). ext4 keeps 5% for
-root (df's Avail excludes it); file-system metadata overhead is not modelled.
+disk emptyDirs are on it. A PVC-backed volume is its bound PV: the PV's
+fsType (ext4 by default), a device of its own (`/dev/vdb`, `/dev/vdc`, … in
+the pod's volume order; `server:path` for NFS) of the PV's capacity.
+
+ext4 as df sees it (statfs): Size is the device's blocks less the file
+system's overhead, Avail leaves out the blocks reserved for root and the
+kernel's reserve (ext4_calculate_resv_clusters: 2% of the blocks, at most
+4096). The overhead is what mke2fs lays out, as the kernel counts it
+(ext4_calculate_overhead): per block group of 32768 blocks, two bitmaps and
+an inode table (an inode per inode_ratio 16384 bytes, 256 bytes each, a
+group's inodes rounded to fill whole blocks); in group 0, 1 and the powers
+of 3, 5 and 7 (sparse_super) a superblock, the group descriptors (32 bytes
+each) and the reserved GDT blocks that let resize2fs grow the file system
+1024-fold (at most 1024 blocks); the journal, sized by the file system's
+block count as ext2fs_default_journal_size of e2fsprogs 1.42.9 does (the
+Amazon Linux 2 nodes of the seed; 1.43 and later grow it to 1 GiB and turn
+on 64bit, so a 200Gi volume shows 196G instead of 197G). A trailing group
+too small for its own metadata plus 50 blocks is dropped, as mke2fs does.
+Below 512 MiB mke2fs.conf's "small" type applies (1 KiB blocks, 128-byte
+inodes, inode_ratio 4096). A PV's file system is made by kubelet's
+formatAndMount (mount-utils: `mkfs.ext4 -F -m0`), so nothing is reserved for
+root and its Size is that of a fresh mkfs; the node's disk was made by the
+OS installer with mke2fs's default 5% reserve, and the Node's
+ephemeral-storage capacity already is its df Size (cadvisor's statfs), so
+only the reserve is derived for it. Measured with e2fsprogs 1.47 emulating
+1.42.9 (`-J size=128 -O ^64bit,^metadata_csum,^orphan_file`) on a 200 GiB
+loop device: overhead 870543 blocks, df -B1 Size 211182620672 (197G),
+Size − Used − Avail = 16 MiB. Not modelled: the handful of blocks a fresh
+file system's root directory and lost+found take (24K), other fsTypes'
+overhead (xfs, btrfs: Size is the capacity).
 Paths under no mount are the image's, which netsim does not have.
 """
 
@@ -59,8 +85,16 @@ from netsim.kubelet.satoken import service_account_token
 NODE_DISK = "/dev/vda1"
 DEV_TMPFS = 64 * 1024 * 1024         # containerd: /dev is tmpfs size=65536k
 SHM_SIZE = 64 * 1024 * 1024          # containerd: defaultShmSize
-EXT4_RESERVED = 0.05                 # mke2fs -m 5
 BLOCK = 4096
+ROOT_RESERVE_PERCENT = 5             # mke2fs -m default: the node's disk (PVs are made with -m0)
+RESV_CLUSTERS_MAX = 4096             # ext4_calculate_resv_clusters: min(blocks / 50, 4096)
+# mke2fs.conf: (type, below this many bytes) -> (block size, inode size, inode_ratio)
+MKE2FS_TYPES = ((512 * 1024 ** 2, (1024, 128, 4096)),   # "small" (1.42.9's mke2fs.conf)
+                (float("inf"), (4096, 256, 16384)))     # [defaults]
+# ext2fs_default_journal_size, e2fsprogs 1.42.9: (blocks below, journal blocks); module docstring for 1.43+
+JOURNAL_BLOCKS = ((2048, 0), (32768, 1024), (256 * 1024, 4096), (512 * 1024, 8192), (1024 * 1024, 16384),
+                  (float("inf"), 32768))
+GROUP_DESC_SIZE = 32                 # ext2_group_desc without the 64bit feature
 DEFAULT_MODE = 0o644                 # SetDefaults_*VolumeSource defaultMode 420
 USAGE_ANNOTATION = "netsim.dev/volume-usage"
 DISK_USED_ANNOTATION = "netsim.dev/disk-used"
@@ -70,6 +104,15 @@ DATA_DIR = "..data"
 
 class ImageFilesystem(NotImplementedFeature):
     """A path under no mount netsim knows: the container image's files are not emulated."""
+
+
+class _Vanished(NotImplementedFeature):
+    """A volume's object or key went away after the pod's volumes mounted (volumemount.py holds the sandbox until
+    they do): kubelet's remounts fail with FailedMount and the container keeps the files last written."""
+
+    def __init__(self, pod: Pod, volume: str, error: str) -> None:
+        super().__init__(f"Pod {pod.namespace}/{pod.name}: volume {volume!r}: {error} — it was there when the volume "
+                         f"mounted; kubelet keeps the files it last wrote, which netsim does not")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,17 +169,74 @@ class Mount:
 
 @dataclass(frozen=True, slots=True)
 class Disk:
-    """A block device's file system as df reports it."""
+    """A block device's file system as df reports it: Size, Used, and what Avail leaves out (reserved)."""
 
     source: str
     fstype: str
     size: int
     used: int
+    reserved: int = 0
 
-    @property
-    def reserved(self) -> int:
-        """Bytes kept for root: 5% on ext file systems (mke2fs -m 5), none on others."""
-        return int(self.size * EXT4_RESERVED) if self.fstype.startswith("ext") else 0
+
+def _sparse_super(group: int) -> bool:
+    """Whether a block group holds a superblock backup: 0, 1 and the powers of 3, 5 and 7."""
+    if group <= 1:
+        return True
+    for base in (3, 5, 7):
+        n = base
+        while n < group:
+            n *= base
+        if n == group:
+            return True
+    return False
+
+
+def ext4_overhead(blocks: int, block_size: int = 4096, inode_size: int = 256, inode_ratio: int = 16384,
+                  journal: bool = True) -> tuple[int, int]:
+    """(blocks kept, overhead blocks) of a fresh mke2fs file system on `blocks` blocks (module docstring)."""
+    per_group = 8 * block_size
+    first = 1 if block_size == 1024 else 0
+    per_desc_block = block_size // GROUP_DESC_SIZE
+    inodes = blocks * block_size // inode_ratio   # from the device's size, kept when a last group is dropped
+    while True:
+        groups = -(-(blocks - first) // per_group)
+        ipg = min(-(-inodes // groups), per_group)
+        table = -(-ipg * inode_size // block_size)
+        ipg = (table * block_size // inode_size) & ~7
+        table = -(-ipg * inode_size // block_size)
+        desc = -(-groups // per_desc_block)
+        max_blocks = min(0xFFFFFFFF, blocks * 1024)
+        growth_groups = -(-(max_blocks - first) // per_group)   # calc_reserved_gdt_blocks
+        reserved_gdt = max(0, min(block_size // 4, -(-growth_groups // per_desc_block) - desc))
+        remainder = (blocks - first) % per_group
+        tail = 2 + table + ((1 + desc + reserved_gdt) if _sparse_super(groups - 1) else 0)
+        if groups > 1 and remainder and remainder < tail + 50:
+            blocks -= remainder   # mke2fs drops a last group too small to be worth its metadata
+            continue
+        break
+    backups = sum(1 for g in range(groups) if _sparse_super(g))
+    journal_blocks = next(j for below, j in JOURNAL_BLOCKS if blocks < below) if journal else 0
+    return blocks, first + groups * (2 + table) + backups * (1 + desc + reserved_gdt) + journal_blocks
+
+
+def formatted_disk(source: str, fstype: str, capacity: int, used: int, reserve_percent: int = 0) -> Disk:
+    """A device of `capacity` bytes as mke2fs formats it (ext2/3/4; others take the whole capacity), df's view."""
+    if fstype not in ("ext2", "ext3", "ext4"):
+        return Disk(source, fstype, capacity, min(used, capacity))
+    block_size, inode_size, ratio = next(t for below, t in MKE2FS_TYPES if capacity < below)
+    blocks, overhead = ext4_overhead(capacity // block_size, block_size, inode_size, ratio, fstype != "ext2")
+    size = (blocks - overhead) * block_size
+    reserved = blocks * reserve_percent // 100 + min(blocks // 50, RESV_CLUSTERS_MAX)
+    return Disk(source, fstype, size, min(used, size), reserved * block_size)
+
+
+def _root_reserve(size: int) -> int:
+    """Bytes Avail leaves out on an ext4 disk whose df Size is `size` (mke2fs -m 5 plus the kernel's reserve)."""
+    kept = size // BLOCK
+    blocks = kept
+    for _ in range(8):   # the device's block count: kept blocks plus the overhead of that many
+        blocks = kept + ext4_overhead(blocks)[1]
+    return (blocks * ROOT_RESERVE_PERCENT // 100 + min(blocks // 50, RESV_CLUSTERS_MAX)) * BLOCK
 
 
 def _bytes(raw: Any, where: str) -> int:
@@ -155,7 +255,7 @@ def node_disk(store: Store, pod: Pod) -> Disk:
     if node is not None and DISK_USED_ANNOTATION in node.annotations:
         used = _bytes(node.annotations[DISK_USED_ANNOTATION],
                       f"Node {node.name}: metadata.annotations[{DISK_USED_ANNOTATION}]")
-    return Disk(NODE_DISK, "ext4", size, min(used, size))
+    return Disk(NODE_DISK, "ext4", size, min(used, size), _root_reserve(size) if size else 0)
 
 
 def _node_memory(store: Store, pod: Pod, which: str) -> int:
@@ -242,9 +342,7 @@ def _keyed_files(pod: Pod, kind: str, data: Mapping[str, str] | None, source: Ma
     if data is None:
         if optional:
             return {}
-        raise NotImplementedFeature(f"Pod {pod.namespace}/{pod.name}: volume {volume!r}: {kind.lower()} "
-                                    f'"{name}" not found — kubelet would hold the pod in ContainerCreating with '
-                                    f"FailedMount events, which netsim does not emulate")
+        raise _Vanished(pod, volume, f'{kind.lower()} "{name}" not found')
     items = source.get("items")
     if not items:
         return {k: (v, default) for k, v in sorted(data.items())}
@@ -254,9 +352,8 @@ def _keyed_files(pod: Pod, kind: str, data: Mapping[str, str] | None, source: Ma
         if key not in data:
             if optional:
                 continue
-            raise NotImplementedFeature(f"Pod {pod.namespace}/{pod.name}: volume {volume!r}: configured to use key "
-                                        f"{key!r} of {kind} {pod.namespace}/{name}, which is missing — the "
-                                        f"FailedMount that follows is not emulated")
+            raise _Vanished(pod, volume, "configmap references non-existent config key: " + key if kind == "ConfigMap"
+                            else "references non-existent secret key: " + key)
         out[item.get("path", key)] = (data[key], _mode(item, default))
     return out
 
@@ -342,7 +439,7 @@ class _Volumes:
                                         f"to a PersistentVolume (the pod could not have started)")
         capacity = _bytes((pv.spec.get("capacity") or {}).get("storage", "0"),
                           f"PersistentVolume {pv.name}: spec.capacity.storage")
-        used = min(capacity, self.usage.get(name, 0))
+        used = min(capacity, self.usage.get(name, 0))   # NFS; block devices below: their file system's Size
         empty = Entry("", "dir", mode=0o755)
         if "local" in pv.spec or "hostPath" in pv.spec:
             return self._on_disk(path, name, empty)
@@ -354,8 +451,8 @@ class _Volumes:
                        and pv.spec[k].get("fsType")), None) or "ext4"
         self.block_devices += 1
         device = "/dev/vd" + chr(ord("a") + self.block_devices)
-        disk = Disk(device, fstype, capacity, used)
-        return Mount(path, device, fstype, device, capacity, used, disk.reserved, root=empty, mtime=self.started,
+        disk = formatted_disk(device, fstype, capacity, self.usage.get(name, 0))   # formatAndMount: mkfs -F -m0
+        return Mount(path, device, fstype, device, disk.size, disk.used, disk.reserved, root=empty, mtime=self.started,
                      volume=name)
 
     def _projected_files(self, volume: Mapping[str, Any], name: str) -> dict[str, tuple[str, int]]:

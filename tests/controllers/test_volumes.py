@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
+import pytest
+
+from netsim.api.errors import FieldError
 from netsim.api.load import load_text
 from netsim.api.topology import load_topology
 from netsim.cli.tables import table
 from netsim.controllers.volumes import PV_PROTECTION, PVC_PROTECTION, SELECTED_NODE
 from netsim.emulator.cluster import Cluster
+from netsim.errors import NotImplementedFeature
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -236,3 +242,123 @@ def test_claim_being_deleted_refuses_new_pods() -> None:
     assert late.condition("PodScheduled").message == (
         '0/4 nodes are available: persistentvolumeclaim "data" is being deleted. preemption: 0/4 nodes are '
         "available: 4 Preemption is not helpful for scheduling.")
+
+
+# --- provisioning as a real cluster records it: annotations, events, the provisioner's identity -------------
+def _claim_events(store, name: str) -> list[tuple[str, str, str, str]]:
+    return [(e.type, e.reason, e.get("source.component"), e.message) for e in store.list("Event", "default")
+            if e.involved_object.get("name") == name and e.involved_object.get("kind") == "PersistentVolumeClaim"]
+
+
+def test_csi_provisioning_events_come_from_the_pv_controller_then_the_external_provisioner() -> None:
+    cluster = _build(ZONAL + _claim("data", "1Gi", "fast"))
+    store = cluster.store
+    claim = store.get("PersistentVolumeClaim", "data", "default")
+    assert claim.annotations["volume.kubernetes.io/storage-provisioner"] == "ebs.csi.aws.com"
+    assert claim.annotations["volume.beta.kubernetes.io/storage-provisioner"] == "ebs.csi.aws.com"
+    events = _claim_events(store, "data")
+    identity = events[1][2]
+    provisioner, host, uid = identity.split("_")
+    assert provisioner == "ebs.csi.aws.com" and len(uid) == 36
+    assert re.fullmatch(r"ebs-csi-controller-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}",
+                        host)
+    assert events == [
+        ("Normal", "ExternalProvisioning", "persistentvolume-controller",
+         "Waiting for a volume to be created either by the external provisioner 'ebs.csi.aws.com' or manually by "
+         "the system administrator. If volume creation is delayed, please verify that the provisioner is running "
+         "and correctly registered."),
+        ("Normal", "Provisioning", identity, 'External provisioner is provisioning volume for claim "default/data"'),
+        ("Normal", "ProvisioningSucceeded", identity, f"Successfully provisioned volume pvc-{claim.uid}"),
+    ]
+    pv = store.get("PersistentVolume", claim.spec["volumeName"])
+    assert dict(pv.annotations) == {"pv.kubernetes.io/provisioned-by": "ebs.csi.aws.com",
+                                    "volume.kubernetes.io/provisioner-deletion-secret-name": "",
+                                    "volume.kubernetes.io/provisioner-deletion-secret-namespace": ""}
+
+
+def test_one_provisioner_identity_per_seed_and_the_class_secret_on_the_volume() -> None:
+    text = ("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: fast}\n"
+            "provisioner: ebs.csi.aws.com\nparameters: {csi.storage.k8s.io/provisioner-secret-name: ebs-creds, "
+            "csi.storage.k8s.io/provisioner-secret-namespace: kube-system}\n")
+    text += _claim("a", "1Gi", "fast") + _claim("b", "1Gi", "fast")
+    store = _build(text).store
+    sources = {e.get("source.component") for e in store.list("Event", "default") if e.reason == "Provisioning"}
+    assert len(sources) == 1
+    again = {e.get("source.component") for e in _build(text).store.list("Event", "default")
+             if e.reason == "Provisioning"}
+    assert again == sources
+    other = Cluster.build(load_topology(ROOT / "topologies/three-zone.yaml"), load_text(text), seed=1).store
+    assert {e.get("source.component") for e in other.list("Event", "default")
+            if e.reason == "Provisioning"}.isdisjoint(sources)
+    pv = store.get("PersistentVolume", store.get("PersistentVolumeClaim", "a", "default").spec["volumeName"])
+    assert pv.annotations["volume.kubernetes.io/provisioner-deletion-secret-name"] == "ebs-creds"
+    assert pv.annotations["volume.kubernetes.io/provisioner-deletion-secret-namespace"] == "kube-system"
+
+
+def test_kinds_local_path_provisioner_identity_and_selected_node_annotation() -> None:
+    store = _build(_claim("data", "1Gi", None) + _pod("app", "data")).store
+    claim = store.get("PersistentVolumeClaim", "data", "default")
+    node = store.get("Pod", "app", "default").node_name
+    pv = store.get("PersistentVolume", claim.spec["volumeName"])
+    assert dict(pv.annotations) == {"local.path.provisioner/selected-node": node,
+                                    "pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}
+    reasons = [(r, c.split("_")[0] if "_" in c else c) for _, r, c, _ in _claim_events(store, "data")]
+    assert reasons == [("WaitForFirstConsumer", "persistentvolume-controller"),
+                       ("ExternalProvisioning", "persistentvolume-controller"),
+                       ("Provisioning", "rancher.io/local-path"), ("ProvisioningSucceeded", "rancher.io/local-path")]
+    source = _claim_events(store, "data")[2][2]
+    assert source.split("_")[1].startswith("local-path-provisioner-")
+
+
+def test_a_provisioner_whose_controller_is_unknown_is_refused_by_name() -> None:
+    text = ("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: odd}\n"
+            "provisioner: example.com/odd\n" + _claim("data", "1Gi", "odd"))
+    with pytest.raises(NotImplementedFeature, match="StorageClass odd: provisioner 'example.com/odd'"):
+        _build(text)
+
+
+# --- the RecoverVolumeExpansionFailure feature gate, from the topology ---------------------------------------
+GROW = ("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: grow}\n"
+        "provisioner: ebs.csi.aws.com\nallowVolumeExpansion: true\n")
+
+
+def _shrink_after_grow(gates: dict | None) -> tuple[Cluster, str]:
+    topology = load_topology(ROOT / "topologies/three-zone.yaml")
+    if gates is not None:
+        topology = dataclasses.replace(topology, feature_gates=tuple(sorted(gates.items())))
+    cluster = Cluster.build(topology, load_text(GROW + _claim("data", "1Gi", "grow")), seed=0)
+    store = cluster.store
+    store.patch("PersistentVolumeClaim", "data", "default", {"spec": {"resources": {"requests": {"storage": "4Gi"}}}})
+    cluster.settle()
+    status = store.get("PersistentVolumeClaim", "data", "default").status
+    with pytest.raises(FieldError) as refused:
+        store.patch("PersistentVolumeClaim", "data", "default",
+                    {"spec": {"resources": {"requests": {"storage": "1Gi"}}}})
+    return cluster, f"{sorted(status)} {refused.value}"
+
+
+def test_recover_volume_expansion_failure_is_off_by_default_as_in_1_31() -> None:
+    _, seen = _shrink_after_grow(None)
+    assert "allocatedResources" not in seen and "field can not be less than previous value" in seen
+
+
+def test_recover_volume_expansion_failure_gate_comes_from_the_topology() -> None:
+    _, seen = _shrink_after_grow({"RecoverVolumeExpansionFailure": True})
+    assert "allocatedResourceStatuses" in seen and "allocatedResources" in seen
+    assert "field can not be less than status.capacity" in seen
+
+
+def test_a_claim_naming_its_volume_binds_it_or_says_why_not() -> None:
+    named = "\n  volumeName: {}"
+    cluster = _build(_volume("disk", "1Gi") + _volume("small", "1Gi")
+                     + _claim("mine", "1Gi", "manual", extra=named.format("disk"))
+                     + _claim("big", "2Gi", "manual", extra=named.format("small")))
+    store = cluster.store
+    mine = store.get("PersistentVolumeClaim", "mine", "default")
+    assert mine.status["phase"] == "Bound" and store.get("PersistentVolume", "disk").spec["claimRef"]["uid"] == mine.uid
+    big = store.get("PersistentVolumeClaim", "big", "default")
+    assert big.status.get("phase", "Pending") == "Pending"
+    reasons = {(e.get("reason"), e.get("message")) for e in store.list("Event", "default")
+               if e.get("involvedObject", {}).get("name") == "big"}
+    assert ("VolumeMismatch", 'Cannot bind to requested volume "small": requested PV is too small') in reasons
+    assert store.get("PersistentVolume", "small").status.get("phase") != "Bound"

@@ -16,7 +16,7 @@ from netsim.api.topology import load_topology
 from netsim.emulator.cluster import Cluster
 from netsim.errors import NotImplementedFeature
 from netsim.kubelet.etchosts import hosts_file
-from netsim.kubelet.podfiles import container_mounts, lookup, resolve_link
+from netsim.kubelet.podfiles import container_mounts, ext4_overhead, formatted_disk, lookup, node_disk, resolve_link
 from netsim.kubelet.satoken import signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,6 +133,38 @@ def test_a_pvc_mount_is_its_pvs_disk_with_the_annotated_usage() -> None:
     mount = next(m for m in mounts_of(cluster) if m.path == "/db")
     assert (mount.source, mount.fstype, mount.size, mount.used) == ("/dev/vdb", "xfs", 200 * GI, 150 * GI)
     assert mount.available == 50 * GI   # xfs keeps nothing back for root
+
+
+# (device blocks, block size, inode size, inode_ratio) -> (blocks kept, overhead): dumpe2fs of mke2fs 1.47 run as
+# 1.42.9 (-m0 -J size=<1.42.9's> -O ^64bit,^metadata_csum,^orphan_file,^metadata_csum_seed) on sparse files
+MEASURED = [
+    ((52428800, 4096, 256, 16384), (52428800, 870543)),     # 200Gi: the seed's Prometheus volume
+    ((26214400, 4096, 256, 16384), (26214400, 459343)),     # 100Gi
+    ((262400, 4096, 256, 16384), (262144, 12637)),          # 1025Mi: the 256-block last group is dropped
+    ((1280000, 4096, 256, 16384), (1280000, 55360)),        # 5000Mi
+    ((536870912, 4096, 256, 16384), (536870912, 8474644)),  # 2Ti
+    ((102400, 1024, 128, 4096), (102400, 8882)),            # 100Mi: mke2fs.conf's "small"
+]
+
+
+@pytest.mark.parametrize(("device", "expected"), MEASURED)
+def test_ext4_overhead_is_what_mke2fs_lays_out(device: tuple, expected: tuple) -> None:
+    assert ext4_overhead(*device) == expected
+
+
+def test_ext4_df_figures_match_a_mounted_loop_device() -> None:
+    # df -B1 of the 200Gi file system above, mounted: Size 211182620672 (197G); Avail = Size - Used - 16 MiB
+    disk = formatted_disk("/dev/vdb", "ext4", 200 * GI, 0)
+    assert (disk.size, disk.reserved) == (211182620672, 16 * 1024 ** 2)
+    full = formatted_disk("/dev/vdb", "ext4", 200 * GI, 197 * GI)
+    assert full.used == full.size   # the seed's 197G 197G 0 100%
+    # the node's disk: df Size is the Node's capacity; Avail leaves out mke2fs -m 5 of the device's blocks and the
+    # kernel's 16 MiB (measured: a 100Gi device, Size 105492713472, Size - Used - Avail 5385486336)
+    cluster = build(OBJECTS + pod("  - name: d\n    emptyDir: {}\n", "    - {name: d, mountPath: /d}\n"))
+    node = cluster.store.get("Node", "kind-worker")
+    cluster.store.update(node.evolve(lambda d: d["status"]["capacity"].__setitem__("ephemeral-storage",
+                                                                                   "105492713472")))
+    assert node_disk(cluster.store, cluster.store.get("Pod", "p", "default")).reserved == 5385486336
 
 
 def test_a_bad_usage_annotation_names_the_pod_and_volume() -> None:

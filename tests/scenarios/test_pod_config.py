@@ -50,4 +50,5 @@ def test_the_seeds_prometheus_volume_is_full_in_df() -> None:
     cluster = Cluster.build(TOPOLOGY, load_paths([DATA / "prometheus.yaml"]))
     lines = sh(cluster, "foo-pod", "df -hT", "prometheus").splitlines()
     assert lines[0] == "Filesystem     Type     Size  Used Avail Use% Mounted on"
-    assert "/dev/vdb       ext4     200G  197G     0 100% /prometheus" in lines
+    # the seed's line: ext4's metadata leaves 197G of the 200Gi device (kubelet/podfiles.py), all of it used
+    assert "/dev/vdb       ext4     197G  197G     0 100% /prometheus" in lines
