@@ -37,11 +37,28 @@ def register(sub) -> None:
     """`netsim exec`."""
     parser = sub.add_parser("exec", help="run env, cat, ls, df or hostname in a pod's container")
     parser.add_argument("pod", metavar="POD")
+    _add_options(parser)
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    parser.set_defaults(handler=_exec)
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--container", metavar="CONTAINER", help="container name (default: the first)")
     parser.add_argument("-n", "--namespace", default="default", metavar="NS")
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND")
     add_cluster_options(parser)
-    parser.set_defaults(handler=_exec)
+
+
+def _options_after_pod(args: argparse.Namespace) -> argparse.Namespace:
+    """Flags written between POD and `--` (kubectl takes them anywhere before it): parsed into `args`."""
+    command = list(args.command)
+    if "--" not in command or command[0] == "--":
+        return args
+    cut = command.index("--")
+    late = argparse.ArgumentParser(prog="netsim exec", add_help=False)
+    _add_options(late)
+    late.parse_args(command[:cut], namespace=args)
+    args.command = command[cut:]
+    return args
 
 
 class _Container:
@@ -258,6 +275,7 @@ _PROGRAMS = {"cat": _cat, "df": _df, "env": _env, "hostname": _hostname, "ls": _
 
 
 def _exec(args: argparse.Namespace) -> int:
+    args = _options_after_pod(args)
     inputs = cluster_inputs(args)
     cluster = inputs.build()
     result = run_in_pod(cluster.store, cluster.topology, args.pod, args.namespace, args.container,

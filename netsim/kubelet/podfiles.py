@@ -63,6 +63,7 @@ Paths under no mount are the image's, which netsim does not have.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -359,8 +360,13 @@ def _keyed_files(pod: Pod, kind: str, data: Mapping[str, str] | None, source: Ma
 
 
 def _configmap_data(store: Store, name: str, namespace: str) -> dict[str, str] | None:
+    """data and binaryData (decoded) as the configMap volume plugin writes both (MakePayload)."""
     cm = store.try_get("ConfigMap", name, namespace)
-    return None if cm is None else dict(cm.get("data") or {})
+    if cm is None:
+        return None
+    binary = {key: base64.b64decode(str(value)).decode("utf-8", errors="surrogateescape")
+              for key, value in (cm.get("binaryData") or {}).items()}
+    return {**(cm.get("data") or {}), **binary}
 
 
 def _secret_data(store: Store, name: str, namespace: str) -> dict[str, str] | None:

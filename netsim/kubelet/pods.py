@@ -39,6 +39,14 @@ preStop used it all, as killContainer's minimumGracePeriodInSeconds). When
 every container has stopped the kubelet removes the pod (a delete with grace
 0). A pod whose containers never started goes at once.
 
+Admission (admission.py): a pod the kubelet first sees is checked by its
+admit handlers; one they refuse (a pod bound with spec.nodeName under
+MemoryPressure, or one that does not fit) is rejected as rejectPod does:
+phase Failed, the handler's reason, "Pod was rejected: " + its message, a
+Warning event. An evicted pod gets the condition DisruptionTarget (True,
+TerminationByKubelet, the eviction message) first in its list, where
+generateAPIPodStatus copies it, before the kubelet-owned conditions.
+
 `reconcile(store, now)` returns the next instant at which something on this
 node changes by itself (inf when nothing will), for the cluster to wake it.
 """
@@ -52,10 +60,12 @@ from netsim.api.objects import Pod
 from netsim.api.quantity import Quantity
 from netsim.api.store import Store
 from netsim.api.topology import Topology
+from netsim.errors import NotImplementedFeature
+from netsim.kubelet.admission import eviction_admit, resource_admit
 from netsim.kubelet.configwait import REASON as CONFIG_ERROR, ConfigGate
 from netsim.kubelet.ipam import HostLocalIpam
 from netsim.kubelet.lifecycle import (DEFAULT_GRACE_SECONDS, Behaviour, ContainerPhase, container_phase, killed_exit,
-                                      probe_run, prestop_seconds, pull_phase)
+                                      poststart_failure, probe_run, prestop_seconds, pull_phase)
 from netsim.kubelet.podfiles import volume_usage
 from netsim.kubelet.prober import Probe, failure_message, readiness
 from netsim.kubelet.resolvconf import record_dns_warnings
@@ -72,6 +82,8 @@ MEMORY_PRESSURE = {True: ("True", "KubeletHasInsufficientMemory", "kubelet has i
                    False: ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available",
                            "NodeHasSufficientMemory")}
 CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+DISRUPTION_TARGET = "DisruptionTarget"
+KUBELET_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")   # PodConditionsByKubelet
 
 
 @dataclass(slots=True)
@@ -86,6 +98,7 @@ class PodRuntime:
     adopted: bool = False       # a pod that was already running (a dump): its status is left as given
     config: ConfigGate = field(default_factory=ConfigGate)   # CreateContainerConfigError retries (configwait.py)
     volumes: VolumeGate = field(default_factory=VolumeGate)  # FailedMount retries (volumemount.py)
+    rejected: bool = False      # refused by an admit handler (admission.py): never runs here
 
 
 class Kubelet:
@@ -147,15 +160,21 @@ class Kubelet:
         return now + EVICTION_INTERVAL
 
     def _evict(self, store: Store, victim: Pod, message: str, now: float) -> None:
-        """evictPod: phase Failed, reason Evicted with the message, containers unready, an Evicted event."""
+        """evictPod: phase Failed, reason Evicted with the message, containers unready, the DisruptionTarget
+        condition (reason TerminationByKubelet, PodDisruptionConditions), an Evicted event."""
         def evicted(d: dict) -> None:
             status = d["status"]
             status.update(phase="Failed", reason="Evicted", message=message)
             for c in status.get("containerStatuses") or []:
                 c["ready"] = False
-            for cond in status.get("conditions") or []:
+            conditions = [c for c in status.get("conditions") or [] if c.get("type") != DISRUPTION_TARGET]
+            for cond in conditions:
                 if cond.get("type") in ("Ready", "ContainersReady") and cond.get("status") == "True":
                     cond.update(status="False", lastTransitionTime=rfc3339(now))
+            conditions.insert(0, {"type": DISRUPTION_TARGET, "status": "True", "lastProbeTime": None,
+                                  "lastTransitionTime": rfc3339(now), "reason": "TerminationByKubelet",
+                                  "message": message})
+            status["conditions"] = conditions
 
         store.update(victim.evolve(evicted))
         store.record_event(victim, "Warning", "Evicted", message, COMPONENT, self.node_name)
@@ -207,6 +226,13 @@ class Kubelet:
         rt = self.pods.get(pod.uid)
         if rt is None:
             rt = self.pods[pod.uid] = self._admit(pod, owner, now)
+            if not rt.adopted and not pod.deletion_timestamp and pod.phase == "Pending":
+                refused = self._can_admit(store, pod, now)
+                if refused is not None:
+                    self._reject(store, pod, rt, *refused)
+                    return math.inf
+        if rt.rejected and not pod.deletion_timestamp:
+            return math.inf
         if pod.deletion_timestamp:
             return self._terminate(store, pod, rt, owner, now)
         if rt.adopted or pod.phase in ("Succeeded", "Failed") and "done" in rt.reported:
@@ -231,6 +257,40 @@ class Kubelet:
         if status["phase"] in ("Succeeded", "Failed"):
             rt.reported.add("done")
         return min(due, mounting.due)
+
+    def _pressure_conditions(self, now: float) -> tuple[str, ...]:
+        """The eviction manager's node conditions (nodeConditions): MemoryPressure while the threshold was met
+        within the transition period; netsim's eviction manager has no other signal."""
+        seen = self._pressure_seen
+        return ("MemoryPressure",) if seen is not None and now < seen + PRESSURE_TRANSITION else ()
+
+    def _can_admit(self, store: Store, pod: Pod, now: float) -> tuple[str, str] | None:
+        """canAdmitPod: the first admit handler's (reason, message) refusing `pod`, else None (admission.py)."""
+        refused = eviction_admit(pod, self._pressure_conditions(now))
+        node = store.try_get("Node", self.node_name)
+        if refused is None and node is not None:
+            admitted = [p for p in store.list("Pod", where=lambda p: p.node_name == self.node_name)
+                        if p.uid != pod.uid and p.uid in self.pods and not self.pods[p.uid].rejected
+                        and p.phase not in ("Succeeded", "Failed")]
+            refused = resource_admit(pod, node, admitted)  # type: ignore[arg-type]
+        return refused
+
+    def _reject(self, store: Store, pod: Pod, rt: PodRuntime, reason: str, message: str) -> None:
+        """rejectPod: a Warning event with the reason and message; phase Failed, the reason and
+        "Pod was rejected: " + message (the conditions the kubelet does not own are kept)."""
+        rt.rejected = True
+        rt.reported.add("done")
+        store.record_event(pod, "Warning", reason, message, COMPONENT, self.node_name)
+        stamp = rfc3339(rt.admitted)
+
+        def rejected(d: dict) -> None:
+            status = d.setdefault("status", {})
+            status.update(phase="Failed", reason=reason, message="Pod was rejected: " + message)
+            status["conditions"] = [c for c in status.get("conditions") or []
+                                    if c.get("type") not in KUBELET_CONDITIONS]
+            status.setdefault("startTime", stamp)
+
+        store.update(store.get("Pod", pod.name, pod.namespace).evolve(rejected))
 
     def _unpullable(self) -> tuple[str, ...]:
         return self.topology.unpullable_images if self.topology is not None else ()
@@ -290,7 +350,7 @@ class Kubelet:
         main_start = cursor if initialized else math.inf
 
         statuses, all_ready, finished = [], True, []
-        config_waiting = False
+        config_waiting = creating = False
         for c in containers:
             entry = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
                      "restartCount": 0, "started": False, "lastState": {}}
@@ -318,7 +378,7 @@ class Kubelet:
                 all_ready = False
                 statuses.append(entry)
                 continue
-            cb = Behaviour.of(pod.annotations, containers, c["name"])   # this container's own behaviour
+            cb = Behaviour.of(pod.annotations, containers, c["name"], tmpfs_charge(pod))   # its own behaviour
             if cb.create_error:
                 entry["state"] = {"waiting": {"reason": "CreateContainerError", "message": cb.create_error}}
                 events.append((("failed", c["name"]), "Warning", "Failed", f"Error: {cb.create_error}"))
@@ -335,9 +395,15 @@ class Kubelet:
                 continue
             phase = container_phase(cb, policy, gate.start, now, c, grace, prestop_seconds(c, pod.annotations))
             self._start_events(events, c, gate.start, phase, ident, stamp)
-            entry.update(self._container_state(phase, c, ident, stamp))
+            due = min(due, self._hook_events(events, c, cb, phase, now))
+            hidden = phase.state == "running" and now < phase.shown   # its postStart hook holds the pod worker
+            if hidden:
+                entry.update(self._hidden_state(phase, c, cb, ident, rt.address, stamp))
+                creating = creating or phase.before == "ContainerCreating"
+            else:
+                entry.update(self._container_state(phase, c, ident, stamp))
             due = min(due, phase.next_change, self._probe_events(events, c, cb, phase, policy, now, rt.address))
-            if phase.state == "running":
+            if phase.state == "running" and not hidden:
                 started_at = probe_run(cb, c, phase.since).started
                 ready_at, _ = readiness(c, phase.since, started_at, cb.ready_seconds)
                 entry["started"] = now >= started_at
@@ -349,8 +415,10 @@ class Kubelet:
 
         if init_failed:
             pod_phase = "Failed"
-        elif main_start == math.inf or now < main_start or config_waiting:
-            pod_phase = "Pending"
+        elif main_start == math.inf or now < main_start or config_waiting or creating or any(
+                "waiting" in (s.get("state") or {}) and not (s.get("lastState") or {}).get("terminated")
+                for s in statuses):
+            pod_phase = "Pending"   # getPhase: a container waiting that never ran keeps the pod Pending
         elif len(finished) == len(containers) and containers:
             pod_phase = "Succeeded" if all(code == 0 for code in finished) else "Failed"
         else:
@@ -409,6 +477,45 @@ class Kubelet:
                 if now < t <= ended:
                     due = min(due, t)
         return due
+
+    @staticmethod
+    def _hook_events(events: list, c: dict, b: Behaviour, phase: ContainerPhase, now: float) -> float:
+        """startContainer's events of each failed postStart hook so far: FailedPostStartHook (the message
+        withheld, "so that secrets won't leak") and the Killing that follows; returns when the next is due."""
+        hook = b.poststart
+        if hook is None or not hook.fails:
+            return math.inf
+        begins = [r.started for r in phase.runs] + ([phase.since] if phase.state == "running" else [])
+        for index, begun in enumerate(begins):
+            if now < begun + hook.seconds:
+                return begun + hook.seconds
+            events.append((("poststart", c["name"], index), "Warning", "FailedPostStartHook", "PostStartHook failed"))
+            events.append((("poststart-kill", c["name"], index), "Normal", "Killing", "FailedPostStartHook"))
+        return math.inf
+
+    @staticmethod
+    def _hidden_state(phase: ContainerPhase, c: dict, b: Behaviour, ident: str, ip: str, stamp) -> dict:
+        """What the status shows of a container whose postStart hook is running: what the sync that started
+        it wrote (lifecycle.ContainerPhase.before), the exited instance's restartCount and lastState."""
+        last = phase.last
+        def terminated(run) -> dict:
+            return {"terminated": {"exitCode": run.exit_code, "reason": run.reason,
+                                   "startedAt": stamp(run.started), "finishedAt": stamp(run.finished)}}
+        if last is None:
+            return {"state": {"waiting": {"reason": "ContainerCreating"}}, "restartCount": 0, "lastState": {}}
+        restarts = phase.restarts - 1
+        if phase.before == "Terminated":
+            previous = phase.runs[-2] if len(phase.runs) > 1 else None
+            return {"state": terminated(last), "restartCount": restarts,
+                    "lastState": terminated(previous) if previous else {}}
+        if phase.before == "PostStartHookError":
+            hook = b.poststart
+            message = poststart_failure(c, ident, ip, hook.exit_code if hook is not None else 0)
+        else:
+            wait = int(phase.since - last.finished)
+            message = f"back-off {wait}s restarting failed container={c['name']} pod={ident}"
+        return {"state": {"waiting": {"reason": phase.before, "message": message}}, "restartCount": restarts,
+                "lastState": terminated(last)}
 
     @staticmethod
     def _start_events(events: list, c: dict, first: float, phase: ContainerPhase, ident: str, stamp,
@@ -524,6 +631,31 @@ def _memory_use(pod: Pod) -> Quantity:
     used = volume_usage(pod) if memory else {}
     for name in memory:
         total = total + Quantity.parse(used.get(name, 0))
+    return total
+
+
+def tmpfs_charge(pod: Pod) -> int:
+    """Bytes of the pod's `medium: Memory` emptyDirs charged to its container's memory cgroup (0: none).
+
+    tmpfs pages are charged to the cgroup of the process that first wrote them
+    and stay charged after it exits (moved to the pod's cgroup). In a pod with
+    one container and no init containers that is the container's cgroup, and
+    the pod's limit is the container's, so every run of it counts the volume
+    against its memory limit (OOMKilled above it). With several containers
+    which one wrote the pages, and whether a restarted container still feels
+    them, is not known: NotImplementedFeature when a memory limit makes it matter.
+    """
+    memory = [v["name"] for v in pod.spec.get("volumes") or [] if (v.get("emptyDir") or {}).get("medium") == "Memory"]
+    used = volume_usage(pod) if memory else {}
+    total = sum(used.get(name, 0) for name in memory)
+    containers = list(pod.spec.get("containers") or [])
+    if not total or (len(containers) == 1 and not pod.spec.get("initContainers")):
+        return total
+    everyone = containers + list(pod.spec.get("initContainers") or [])
+    if any(((c.get("resources") or {}).get("limits") or {}).get("memory") is not None for c in everyone):
+        raise NotImplementedFeature(f"Pod {pod.namespace}/{pod.name}: which container's memory cgroup a "
+                                    "medium: Memory emptyDir is charged to, with several containers and a memory "
+                                    "limit, is not emulated")
     return total
 
 

@@ -1,4 +1,5 @@
-"""`netsim describe`: kubectl describe's text for pods, claims, volumes, classes, namespaces, nodes, workloads, services.
+"""`netsim describe`: kubectl describe's text for pods, claims, volumes, classes, namespaces, nodes, workloads,
+services, Jobs, CronJobs, PodDisruptionBudgets, ConfigMaps, Secrets, Endpoints and EndpointSlices.
 
 Each describer's whole output is a golden file (tests/golden/describe/), so a
 column that moves by one space fails; the namespace conditions table is
@@ -212,3 +213,174 @@ def test_events_from_falls_back_to_reporting_component_and_prefixes_the_field_pa
                          "lastTimestamp": "2024-01-01T00:01:00Z"})
     lines = text.events([event], 1704067320.0)
     assert lines[-1] == "  Normal\tPulled\t60s (x3 over 2m)\tkubelet\tspec.containers{app}: done"
+
+
+BATCH = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: ops}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: report, namespace: ops, labels: {team: data}}
+spec:
+  completions: 2
+  ttlSecondsAfterFinished: 600
+  activeDeadlineSeconds: 300
+  template:
+    metadata: {annotations: {netsim.dev/run-seconds: "5"}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: report, image: busybox:1.36, command: [sh, -c, make-report]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: shard, namespace: ops}
+spec:
+  completionMode: Indexed
+  completions: 3
+  parallelism: 3
+  template:
+    metadata: {annotations: {netsim.dev/run-seconds: "4"}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: work, image: busybox:1.36}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: ops}
+spec:
+  schedule: "* * * * *"
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: 30
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        metadata: {annotations: {netsim.dev/run-seconds: "45"}}
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: backup, image: busybox:1.36, args: [backup]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: ops}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: nginx:1.25}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: api, namespace: ops}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: api}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: ops, labels: {app: api}}
+data:
+  mode: prod
+  nginx.conf: |
+    server {
+      listen 80;
+    }
+binaryData:
+  logo.png: iVBORw0KGgo=
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: ops}
+stringData: {username: admin}
+data: {password: czNjcjN0IQ==}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: ops}
+spec:
+  selector: {app: api}
+  ports: [{name: http, port: 80, targetPort: 80}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: legacy, namespace: ops}
+subsets:
+- addresses: [{ip: 192.0.2.10}, {ip: 192.0.2.11}]
+  notReadyAddresses: [{ip: 192.0.2.12}]
+  ports: [{name: db, port: 5432, protocol: TCP}, {port: 9187, protocol: TCP}]
+"""
+
+
+@pytest.fixture(scope="module")
+def batch_cluster() -> Cluster:
+    built = Cluster.build(load_topology(ROOT / "topologies/three-zone.yaml"), load_text(BATCH, "batch.yaml"), seed=0)
+    built.advance(150)
+    return built
+
+
+@pytest.mark.parametrize(("kind", "name", "golden"), [
+    ("job", "report", "job"),
+    ("jobs", "shard", "job-indexed"),
+    ("cj", "nightly", "cronjob"),
+    ("pdb", "api", "pdb"),
+    ("cm", "settings", "configmap"),
+    ("secret", "creds", "secret"),
+    ("ep", "legacy", "endpoints"),
+    ("endpointslice", "api-", "endpointslice"),   # a prefix: the controller's api-<suffix> slice
+])
+def test_describe_batch_policy_config_and_endpoints_goldens(batch_cluster: Cluster, golden_file, kind: str, name: str,
+                                                  golden: str) -> None:
+    golden_file(f"describe/{golden}.txt", show(batch_cluster, kind, name, "ops"))
+
+
+@pytest.mark.parametrize(("kind", "name"), [("job", "report"), ("jobs", "shard"), ("cronjob", "nightly"),
+                                           ("cj", "nightly"), ("pdb", "api"), ("poddisruptionbudgets", "api"),
+                                           ("cm", "settings"), ("configmap", "settings"), ("secret", "creds"),
+                                           ("secrets", "creds"), ("endpoints", "legacy"),
+                                           ("endpointslices", "api-")])
+def test_kubectl_names_and_short_names_reach_the_new_describers(batch_cluster: Cluster, kind: str, name: str) -> None:
+    assert show(batch_cluster, kind, name, "ops").startswith("Name:")
+
+
+def test_a_cronjobs_job_is_controlled_by_it(batch_cluster: Cluster) -> None:
+    out = show(batch_cluster, "job", "nightly-28401122", "ops")
+    assert "\nControlled By:    CronJob/nightly\n" in out
+    assert "\nPods Statuses:    1 Active (1 Ready) / 0 Succeeded / 0 Failed\n" in out
+    assert "Completed At" not in out and "Duration" not in out   # still running
+
+
+def test_job_without_ready_count_and_without_parallelism() -> None:
+    """status.ready unset: no `(N Ready)`; parallelism unset: no line; completions unset: `<unset>`."""
+    job = make_object({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "default"},
+                       "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}},
+                       "status": {"active": 1}})
+    out = describe.batch.describe_job(type("S", (), {"list": lambda self, *a: []})(), job, 0.0)
+    assert "\nCompletions:    <unset>\nPods Statuses:  1 Active / 0 Succeeded / 0 Failed\n" in out
+    assert "Parallelism" not in out and "Suspend" not in out
+
+
+def test_completed_indexes_are_capped_after_the_comma_past_fifty_characters() -> None:
+    indexes = ",".join(str(i) for i in range(0, 80, 2))
+    capped = describe.batch.cap_indexes(indexes)
+    assert capped == indexes[:indexes.index(",", 50) + 1] + "..."
+    assert describe.batch.cap_indexes("0-2,4") == "0-2,4" and describe.batch.cap_indexes("") == "<none>"
+
+
+def test_service_account_token_is_shown_and_other_keys_counted() -> None:
+    secret = make_object({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "default"},
+                          "type": "kubernetes.io/service-account-token",
+                          "data": {"token": "ZXlKaGJHYw==", "ca.crt": "AAECAw=="}})
+    out = describe.config.describe_secret(None, secret, 0.0)
+    assert out.endswith("Data\n====\nca.crt:  4 bytes\ntoken:   eyJhbGc\n")
+
+
+def test_terminal_escapes_in_object_data_are_neutralised() -> None:
+    """prefixWriter writes through printers.WriteEscaped: ESC becomes ^[ and CR becomes \\r."""
+    cm = make_object({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"},
+                      "data": {"banner": "\x1b[31mred\r"}})
+    out = describe.config.describe_configmap(type("S", (), {"list": lambda self, *a: []})(), cm, 0.0)
+    assert "banner:\n----\n^[[31mred\\r\n\n" in out and "\x1b" not in out

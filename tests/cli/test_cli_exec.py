@@ -141,3 +141,13 @@ def test_the_cli_exits_with_the_commands_code_and_2_for_netsim_errors(capsys) ->
     assert capsys.readouterr().err.endswith("command terminated with exit code 1\n")
     assert main(base + ["top"]) == 2
     assert capsys.readouterr().err.startswith("error: netsim exec emulates cat, df, env")
+
+
+def test_flags_may_follow_the_pod_name_as_kubectl_takes_them(capsys) -> None:
+    late = ["exec", "web", "--topology", str(TOPOLOGY_FILE), "-f", str(DATA / "config.yaml"), "--",
+            "cat", "/etc/config/LOG_LEVEL"]
+    assert main(late) == 0
+    assert capsys.readouterr().out == "debug"
+    with pytest.raises(SystemExit) as stopped:
+        main(["exec", "web", "--bogus", "--", "ls"])
+    assert stopped.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err

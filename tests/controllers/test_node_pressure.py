@@ -72,3 +72,24 @@ def test_a_registered_node_posts_the_pressure_conditions_and_they_come_back_afte
                             ("Ready", "True")]
     reasons = {e.reason for e in cluster.store.list("Event", "default") if e.involved_object.get("name") == "kind-worker2"}
     assert {"NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"} <= reasons
+
+
+def test_the_kubelet_marks_the_pod_it_evicts_as_a_disruption_target_first_in_its_conditions() -> None:
+    cluster = Cluster.build(TOPOLOGY, load_text(HOG, "hog.yaml"), horizon=0.0)
+    pod = cluster.store.get("Pod", "hog", "default")
+    assert [c.type for c in pod.conditions] == ["DisruptionTarget", "PodReadyToStartContainers", "Initialized",
+                                                "Ready", "ContainersReady", "PodScheduled"]
+    target = pod.condition("DisruptionTarget")
+    assert (target.status, target.reason) == ("True", "TerminationByKubelet")
+    assert target.message == pod.status["message"] and target.message.startswith("The node was low on resource: memory.")
+
+
+def test_the_taint_manager_marks_the_pods_it_deletes_from_a_failed_node() -> None:
+    cluster = Cluster.build(TOPOLOGY, load_text(PINNED.format(name="pinned", extra=""), "pod.yaml"), horizon=0.0)
+    cluster.fail_node("kind-worker")
+    cluster.advance(340)   # 40s node-monitor grace period, then the default 300s toleration of unreachable
+    pod = cluster.store.get("Pod", "pinned", "default")
+    target = pod.condition("DisruptionTarget")
+    assert pod.deletion_timestamp and target is not None
+    assert (target.status, target.reason, target.message) == (
+        "True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")

@@ -11,6 +11,7 @@ from netsim.api.load import load_text
 from netsim.api.topology import load_topology
 from netsim.cli.tables import table
 from netsim.emulator.cluster import Cluster
+from netsim.errors import NotImplementedFeature
 from netsim.kubelet.lifecycle import Behaviour, container_phase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,6 +97,7 @@ def test_oom_killed_and_create_container_error() -> None:
     cluster = build(oom + "---\n" + pod_yaml("bad", {"netsim.dev/create-error": "no such file"}), horizon=10)
     assert status_of(cluster, "oom") == "OOMKilled"
     assert status_of(cluster, "bad") == "CreateContainerError"
+    assert cluster.store.get("Pod", "bad", "default").phase == "Pending"   # getPhase: waiting, never ran
 
 
 def test_init_containers_run_first() -> None:
@@ -150,6 +152,7 @@ def test_unpullable_images_err_image_pull_then_image_pull_back_off() -> None:
     assert seen[30] == "ImagePullBackOff" and seen[49] == "ImagePullBackOff" and seen[50] == "ErrImagePull"
     messages = [e.message for e in cluster.store.list("Event", "default") if e.reason == "Failed"]
     assert "Error: ImagePullBackOff" in messages and "Error: ErrImagePull" in messages
+    assert cluster.store.get("Pod", "nope", "default").phase == "Pending"
 
 
 def test_topology_field_unpullable_images(tmp_path) -> None:
@@ -282,3 +285,27 @@ def test_status_unknown_prints_as_kubectl_does() -> None:
     pods = [m.obj for m in load_text(text, "dump.yaml")]
     rows = [line.split() for line in table("Pod", pods, 0.0).splitlines()[1:]]
     assert [(r[0], r[2]) for r in rows] == [("lost", "Unknown"), ("unknown", "Unknown"), ("going", "Terminating")]
+
+
+def _tmpfs_pod(name: str, usage: str, second: str = "") -> str:
+    return ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n  annotations:\n"
+            "    netsim.dev/memory: 100Mi\n    netsim.dev/volume-usage: '{\"shm\": \"" + usage + "\"}'\n"
+            "spec:\n  containers:\n  - name: app\n    image: nginx:1.25\n"
+            "    resources: {limits: {memory: 256Mi}}\n    volumeMounts: [{name: shm, mountPath: /dev/shm}]\n"
+            + second + "  volumes:\n  - name: shm\n    emptyDir: {medium: Memory}\n")
+
+
+def test_a_memory_empty_dir_counts_against_the_containers_memory_limit() -> None:
+    cluster = build(_tmpfs_pod("fits", "150Mi") + "---\n" + _tmpfs_pod("tmpfs", "200Mi"))
+    assert status_of(cluster, "fits") == "Running"                  # 100Mi + 150Mi <= 256Mi
+    status = cluster.store.get("Pod", "tmpfs", "default").status["containerStatuses"][0]
+    assert status["lastState"]["terminated"]["reason"] == "OOMKilled"   # 100Mi + 200Mi > 256Mi: at once
+    assert status["lastState"]["terminated"]["exitCode"] == 137
+    cluster.advance(1)
+    assert status_of(cluster, "tmpfs") == "CrashLoopBackOff"
+
+
+def test_whose_cgroup_a_memory_empty_dir_is_charged_to_in_a_multi_container_pod_is_not_guessed() -> None:
+    second = "  - name: sidecar\n    image: busybox:1.36\n"
+    with pytest.raises(NotImplementedFeature, match="medium: Memory emptyDir is charged to"):
+        build(_tmpfs_pod("shared", "200Mi", second))

@@ -76,6 +76,15 @@ def test_configmap_volume_has_the_atomic_writer_layout_on_the_node_disk() -> Non
     assert mount.root.child(stamp).child("LEVEL").mode == 0o644
 
 
+def test_configmap_binary_data_is_written_beside_data() -> None:
+    binary = OBJECTS.replace('data: {app.conf: "port=80\\n", LEVEL: debug}',
+                             'data: {LEVEL: debug}\nbinaryData: {blob: "%s"}' % base64.b64encode(b"\x00\x01ok").decode())
+    cluster = build(binary + pod("  - name: c\n    configMap: {name: cfg}\n", "    - {name: c, mountPath: /etc/c}\n"))
+    mounts = mounts_of(cluster)
+    assert read(mounts, "/etc/c/blob").encode("utf-8", errors="surrogateescape") == b"\x00\x01ok"
+    assert read(mounts, "/etc/c/LEVEL") == "debug"
+
+
 def test_secret_items_and_modes_on_tmpfs_sized_by_the_pod_memory_limit() -> None:
     volumes = ("  - name: s\n    secret:\n      secretName: creds\n      defaultMode: 0400\n"
                "      items: [{key: password, path: db/pw}]\n")

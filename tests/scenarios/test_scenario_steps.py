@@ -20,7 +20,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize("name, expectations", [("rollout", 9), ("external", 9), ("affinity", 3)])
+@pytest.mark.parametrize("name, expectations", [("rollout", 9), ("external", 9), ("affinity", 3), ("storage", 2)])
 def test_shipped_scenarios_hold(capsys, tmp_path: Path, name: str, expectations: int) -> None:
     code, out, err = run(capsys, str(ROOT / "cluster" / name), "--pcap-dir", str(tmp_path))
     assert code == 0, out + err

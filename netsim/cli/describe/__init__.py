@@ -1,12 +1,14 @@
 """`netsim describe KIND NAME`: kubectl describe's text for one object, laid out as describe.go lays it out.
 
 KIND is any name kubectl accepts for the kinds described here (`pvc`,
-`persistentvolumeclaims`, `ns`, `no`, `deploy`, `svc`, ...; also
+`persistentvolumeclaims`, `ns`, `no`, `deploy`, `svc`, `cj`, `pdb`, `cm`, ...; also
 `KIND/NAME`). As kubectl, a NAME that matches no object describes every
 object of the kind whose name starts with it, and is NotFound only when
 none does. One module per family: pod (with the container, volume and
-pod-template text), storage, namespace, node, workloads, service; text
-holds the tab writer and the shared pieces.
+pod-template text), storage, namespace, node, workloads, service, batch
+(Job, CronJob), policy (PodDisruptionBudget), config (ConfigMap, Secret),
+endpoints (Endpoints, EndpointSlice);
+text holds the tab writer and the shared pieces.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 
 from netsim.api.errors import FieldError, NotFound
 from netsim.api.kinds import resolve_resource
-from netsim.cli.describe import namespace, node, service, storage, workloads
+from netsim.cli.describe import batch, config, endpoints, namespace, node, policy, service, storage, workloads
 from netsim.cli.describe.pod import describe_pod
 from netsim.cli.describe.text import tabwrite
 from netsim.cli.options import add_cluster_options, cluster_inputs
@@ -31,14 +33,21 @@ def _pod(store, obj, now: float) -> str:
 
 # kind -> describer(store, object, now) returning kubectl's text.
 DESCRIBERS: dict[str, Callable[..., str]] = {
+    "ConfigMap": config.describe_configmap,
+    "CronJob": batch.describe_cronjob,
     "DaemonSet": workloads.describe_daemonset,
     "Deployment": workloads.describe_deployment,
+    "EndpointSlice": endpoints.describe_endpointslice,
+    "Endpoints": endpoints.describe_endpoints,
+    "Job": batch.describe_job,
     "Namespace": namespace.describe_namespace,
     "Node": node.describe_node,
     "PersistentVolume": storage.describe_pv,
     "PersistentVolumeClaim": storage.describe_pvc,
     "Pod": _pod,
+    "PodDisruptionBudget": policy.describe_pdb,
     "ReplicaSet": workloads.describe_replicaset,
+    "Secret": config.describe_secret,
     "Service": service.describe_service,
     "ServiceAccount": service.describe_serviceaccount,
     "StatefulSet": workloads.describe_statefulset,
@@ -50,7 +59,8 @@ def register(sub) -> None:
     """`netsim describe KIND NAME` (or `KIND/NAME`)."""
     parser = sub.add_parser("describe", help="show one object in detail (kubectl describe)")
     parser.add_argument("kind", metavar="KIND",
-                        help="pod, pvc, pv, sc, ns, node, deploy, rs, sts, ds, svc, sa (or KIND/NAME)")
+                        help="pod, pvc, pv, sc, ns, node, deploy, rs, sts, ds, svc, sa, job, cj, pdb, cm, secret, ep, "
+                             "endpointslice (or KIND/NAME)")
     parser.add_argument("name", metavar="NAME", nargs="?")
     parser.add_argument("-n", "--namespace", default="default")
     add_cluster_options(parser)

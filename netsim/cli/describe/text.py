@@ -62,9 +62,19 @@ def tabwrite(text: str) -> str:
     return "\n".join(out)
 
 
+TERMINAL_ESCAPES = (("\x1b", "^["), ("\r", "\\r"))   # cli-runtime printers.terminalEscaper (issue #101695)
+
+
+def escape_terminal(text: str) -> str:
+    """printers.WriteEscaped: ESC as `^[`, carriage return as `\\r`, so object data cannot drive the terminal."""
+    for raw, shown in TERMINAL_ESCAPES:
+        text = text.replace(raw, shown)
+    return text
+
+
 def render(lines: Iterable[str]) -> str:
-    """The describer's lines as kubectl prints them (tabbedString)."""
-    return tabwrite("\n".join(lines) + "\n")
+    """The describer's lines as kubectl prints them: each write escaped (prefixWriter), then tabbedString."""
+    return tabwrite(escape_terminal("\n".join(lines) + "\n"))
 
 
 def rfc1123(stamp: str | None) -> str:
