@@ -24,11 +24,12 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 class Resource:
     """One Kubernetes object: the manifest dict plus typed accessors common to every kind."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_owners")
     KIND: ClassVar[str] = ""
 
     def __init__(self, data: dict) -> None:
         self._data = data
+        self._owners: tuple[OwnerReference, ...] | None = None   # parsed once: the data never changes
 
     # identity -------------------------------------------------------------
     @property
@@ -50,12 +51,12 @@ class Resource:
 
     @property
     def name(self) -> str:
-        return self.metadata.get("name", "")
+        return (self._data.get("metadata") or _EMPTY).get("name", "")
 
     @property
     def namespace(self) -> str:
         """The namespace, "" for cluster-scoped kinds."""
-        return self.metadata.get("namespace", "") or ""
+        return (self._data.get("metadata") or _EMPTY).get("namespace", "") or ""
 
     @property
     def key(self) -> ObjectKey:
@@ -69,7 +70,7 @@ class Resource:
     # metadata -------------------------------------------------------------
     @property
     def uid(self) -> str:
-        return self.metadata.get("uid", "")
+        return (self._data.get("metadata") or _EMPTY).get("uid", "")
 
     @property
     def resource_version(self) -> str:
@@ -101,7 +102,10 @@ class Resource:
 
     @property
     def owner_references(self) -> tuple[OwnerReference, ...]:
-        return tuple(OwnerReference.from_dict(o) for o in self.metadata.get("ownerReferences") or ())
+        if self._owners is None:
+            refs = (self._data.get("metadata") or _EMPTY).get("ownerReferences") or ()
+            self._owners = tuple(OwnerReference.from_dict(o) for o in refs)
+        return self._owners
 
     @property
     def controller_ref(self) -> OwnerReference | None:

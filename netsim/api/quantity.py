@@ -20,6 +20,7 @@ Contract (mirrors k8s.io/apimachinery `pkg/api/resource/quantity.go`):
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -179,7 +180,17 @@ class Quantity:
 
 
 def parse_quantity(text: str | int | float) -> Quantity:
-    """Parse a quantity as `resource.ParseQuantity` does; ints and floats as their JSON text."""
+    """Parse a quantity as `resource.ParseQuantity` does; ints and floats as their JSON text.
+
+    Memoized: Quantity is immutable and the controllers parse the same requests on every pass.
+    """
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise FieldError(f"quantities must be strings or numbers, got {type(text).__name__}")
+    return _parse_quantity(text)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _parse_quantity(text: str | int | float) -> Quantity:
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise FieldError(f"quantities must be strings or numbers, got {type(text).__name__}")
     if isinstance(text, int):

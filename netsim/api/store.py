@@ -61,6 +61,10 @@ class Store:
         self._event_rng = event_rng if event_rng is not None else rng   # Events' uids: their own stream
         self._admission = list(admission)
         self._objects: dict[ObjectKey, Resource] = {}
+        self._by_kind: dict[str, dict[ObjectKey, Resource]] = {}   # the same objects, per kind (list's index)
+        self._uids: dict[str, ObjectKey] = {}
+        self._owned: dict[str, set[ObjectKey]] = {}   # owner uid -> keys of objects naming it (the GC's graph)
+        self._event_keys: dict[tuple, ObjectKey] = {}   # (ns, uid, reason, message, component) -> the Event
         self._rv = 0
         self._history: list[WatchEvent] = []
         self._watchers: list[Callable[[WatchEvent], None]] = []
@@ -97,23 +101,21 @@ class Store:
              where: Callable[[Resource], bool] | None = None) -> list[Resource]:
         """Objects of a kind (in one namespace, or all when None), sorted by namespace and name."""
         out = [
-            obj for key, obj in self._objects.items()
-            if key.kind == kind and (namespace is None or key.namespace == namespace)
-            and (where is None or where(obj))
+            obj for key, obj in self._by_kind.get(kind, {}).items()
+            if (namespace is None or key.namespace == namespace) and (where is None or where(obj))
         ]
         out.sort(key=lambda o: (o.namespace, o.name))
         return out
 
     def kinds(self) -> list[str]:
         """The kinds that have at least one object, sorted."""
-        return sorted({key.kind for key in self._objects})
+        return sorted(kind for kind, objects in self._by_kind.items() if objects)
 
     def dependents(self, owner: Resource) -> list[Resource]:
         """Objects listing `owner` (by uid) in their ownerReferences, sorted by key."""
-        return sorted(
-            (o for o in self._objects.values() if any(r.uid == owner.uid for r in o.owner_references)),
-            key=lambda o: o.key,
-        )
+        found = (self._objects.get(key) for key in self._owned.get(owner.uid, ()))
+        return sorted((o for o in found if o is not None and any(r.uid == owner.uid for r in o.owner_references)),
+                      key=lambda o: o.key)
 
     # writing ----------------------------------------------------------------
     def create(self, obj: Resource | Mapping[str, Any], *, restore: bool = False) -> Resource:
@@ -243,14 +245,14 @@ class Store:
         None when the event's namespace is terminating: the API server refuses new content there.
         """
         ns = involved.namespace or "default"
-        for old in self.list("Event", ns):
-            iobj = old.involved_object
-            if (iobj.get("uid") == involved.uid and old.reason == reason and old.message == message
-                    and old.get("source.component") == component):
-                def bump(d: dict) -> None:
-                    d["count"] = d.get("count", 1) + 1
-                    d["lastTimestamp"] = self.now()
-                return self._put(old.key, old.evolve(bump).to_dict(), "MODIFIED")  # type: ignore[return-value]
+        identity = (ns, involved.uid, reason, message, component)
+        old = self._objects.get(self._event_keys.get(identity))  # type: ignore[arg-type]
+        if old is not None and (old.involved_object.get("uid"), old.reason, old.message,
+                                old.get("source.component")) == identity[1:]:
+            def bump(d: dict) -> None:
+                d["count"] = d.get("count", 1) + 1
+                d["lastTimestamp"] = self.now()
+            return self._put(old.key, old.evolve(bump).to_dict(), "MODIFIED")  # type: ignore[return-value]
         home = self.try_get("Namespace", ns)
         if home is not None and home.deletion_timestamp:
             return None   # NamespaceLifecycle refuses the create; the recorder drops it ("will not retry")
@@ -267,7 +269,9 @@ class Store:
             "source": source, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
             "reportingComponent": component, "reportingInstance": host,
         }
-        return self.create(event)  # type: ignore[return-value]
+        created = self.create(event)
+        self._event_keys[identity] = created.key
+        return created  # type: ignore[return-value]
 
     # watching ---------------------------------------------------------------
     def watch(self, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
@@ -288,6 +292,7 @@ class Store:
             yield self
         except BaseException:
             self._objects, self._rv = saved[0], saved[1]
+            self._reindex()
             del self._history[saved[2]:]
             self._rng.bit_generator.state = saved[3]
             self._event_rng.bit_generator.state = saved[4]
@@ -298,12 +303,20 @@ class Store:
         self._rv += 1
         data["metadata"]["resourceVersion"] = str(self._rv)
         obj = make_object(data)
+        self._unlink_owners(key)
         self._objects[key] = obj
+        self._by_kind.setdefault(key.kind, {})[key] = obj
+        self._uids[obj.uid] = key
+        for ref in obj.owner_references:
+            self._owned.setdefault(ref.uid, set()).add(key)
         self._notify(WatchEvent(change, obj, self._rv))
         return obj
 
     def _remove(self, key: ObjectKey) -> None:
+        self._unlink_owners(key)
         obj = self._objects.pop(key)
+        del self._by_kind[key.kind][key]
+        self._uids.pop(obj.uid, None)
         self._rv += 1
         self._notify(WatchEvent("DELETED", obj, self._rv))
         self._collect_dependents(obj)
@@ -319,7 +332,22 @@ class Store:
             callback(event)
 
     def _by_uid(self, uid: str) -> Resource | None:
-        return next((o for o in self._objects.values() if o.uid == uid), None)
+        obj = self._objects.get(self._uids.get(uid))  # type: ignore[arg-type]
+        return obj if obj is not None and obj.uid == uid else None
+
+    def _unlink_owners(self, key: ObjectKey) -> None:
+        old = self._objects.get(key)
+        for ref in old.owner_references if old is not None else ():
+            self._owned.get(ref.uid, set()).discard(key)
+
+    def _reindex(self) -> None:
+        """Rebuild the per-kind, uid and owner indexes from the objects (after a rollback)."""
+        self._by_kind, self._uids, self._owned = {}, {}, {}
+        for key, obj in self._objects.items():
+            self._by_kind.setdefault(key.kind, {})[key] = obj
+            self._uids[obj.uid] = key
+            for ref in obj.owner_references:
+                self._owned.setdefault(ref.uid, set()).add(key)
 
     def _collect_dependents(self, owner: Resource) -> None:
         """The garbage collector's background pass: dependents with no owner left go too."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from netsim.api.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from netsim.api.store import DEFAULT_NAMESPACES, Store
@@ -251,3 +252,33 @@ def test_update_that_changes_nothing_writes_nothing(store: Store) -> None:
     same = store.update(obj.evolve(lambda d: None))
     assert same.resource_version == obj.resource_version
     assert store.resource_version == int(obj.resource_version)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["create", "delete", "reown", "rollback"]),
+                          st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=5)),
+                max_size=30))
+def test_the_indexes_agree_with_a_full_scan(ops) -> None:
+    store = Store(clock=lambda: 1_704_067_200.0, rng=np.random.default_rng(1))
+    for op, a, b in ops:
+        names = [o.name for o in store.list("ConfigMap")]
+        if op == "create" and f"c{a}" not in names:
+            store.create(cm(f"c{a}"))
+        elif op == "delete" and f"c{a}" in names:
+            store.delete("ConfigMap", f"c{a}", "default")
+        elif op == "reown" and f"c{a}" in names and f"c{b}" in names and a != b:
+            owner = store.get("ConfigMap", f"c{b}", "default")
+            ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.name, "uid": owner.uid}
+            store.patch("ConfigMap", f"c{a}", "default", {"metadata": {"ownerReferences": [ref]}})
+        elif op == "rollback":
+            with pytest.raises(RuntimeError), store.atomic():
+                store.create(cm(f"x{a}"))
+                raise RuntimeError("undo")
+        everything = list(store._objects.values())
+        assert store.list("ConfigMap") == sorted((o for o in everything if o.kind == "ConfigMap"),
+                                                 key=lambda o: (o.namespace, o.name))
+        for owner in store.list("ConfigMap"):
+            brute = sorted((o for o in everything if any(r.uid == owner.uid for r in o.owner_references)),
+                           key=lambda o: o.key)
+            assert store.dependents(owner) == brute
+            assert store._by_uid(owner.uid) == owner
