@@ -80,6 +80,7 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("UDPRoute", f"{_GW}/v1alpha2", "udproutes", True),
     # storage
     KindInfo("StorageClass", "storage.k8s.io/v1", "storageclasses", False, ("sc",)),
+    KindInfo("VolumeAttachment", "storage.k8s.io/v1", "volumeattachments", False),
     # rbac
     KindInfo("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", False),
     KindInfo("ClusterRoleBinding", "rbac.authorization.k8s.io/v1", "clusterrolebindings", False),

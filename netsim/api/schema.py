@@ -211,6 +211,12 @@ SCHEMA: dict[str, tuple[Row, ...]] = {
         Row("volumeBindingMode", c.one_of("Immediate", "WaitForFirstConsumer")),
         Row("allowVolumeExpansion", c.boolean),
     ),
+    "VolumeAttachment": (
+        Row("spec", c.mapping, required=True),
+        Row("spec.attacher", c.string, required=True),
+        Row("spec.nodeName", c.string, required=True),
+        Row("spec.source", c.mapping, required=True),
+    ),
     "NetworkPolicy": (
         Row("spec", c.mapping),
         Row("spec.podSelector", c.label_selector),

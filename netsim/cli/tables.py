@@ -374,6 +374,12 @@ TABLES: dict[str, tuple[tuple[Column, ...], tuple[Column, ...]]] = {
          ("ALLOWVOLUMEEXPANSION", lambda o, now: "true" if o.get("allowVolumeExpansion") else "false"), AGE),
         (),
     ),
+    "VolumeAttachment": (   # printVolumeAttachment
+        (NAME, ("ATTACHER", _field("spec.attacher", "")), ("PV", _field("spec.source.persistentVolumeName", "")),
+         ("NODE", _field("spec.nodeName", "")),
+         ("ATTACHED", lambda o, now: "true" if o.status.get("attached") else "false"), AGE),
+        (),
+    ),
     "PodDisruptionBudget": (
         (NAME, ("MIN AVAILABLE", _field("spec.minAvailable", "N/A")),
          ("MAX UNAVAILABLE", _field("spec.maxUnavailable", "N/A")),

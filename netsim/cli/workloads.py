@@ -3,7 +3,10 @@
 Each command works on the state folder (`--state`, default ./.netsim, made
 by `netsim up`): it rebuilds the cluster, applies itself, and appends one
 entry to the journal (netsim.emulator.journal), so every later command sees
-the change. The output is kubectl's where kubectl has the command.
+the change. The output is kubectl's where kubectl has the command:
+`delete --force` (grace period 0) warns as kubectl does and removes a pod at
+once; `delete node NAME` leaves its pods to the pod garbage collector
+(controllers/podgc.py), as the API server does.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from pathlib import Path
 
 from netsim.api.errors import FieldError
 
+# kubectl delete --force's warning (DeleteOptions.Validate, printed through its WarningPrinter as "Warning: ...")
+IMMEDIATE_DELETION = ("Immediate deletion does not wait for confirmation that the running resource has been "
+                      "terminated. The resource may continue to run on the cluster indefinitely.")
 TAINT = re.compile(r"^(?P<key>[^=:]+)(=(?P<value>[^:]*))?(:(?P<effect>NoSchedule|PreferNoSchedule|NoExecute))?"
                    r"(?P<remove>-)?$")
 
@@ -68,6 +74,10 @@ def register(sub) -> None:
     delete.add_argument("name", metavar="NAME")
     delete.add_argument("-n", "--namespace", default="default")
     delete.add_argument("--cascade", choices=("background", "foreground", "orphan"), default="background")
+    delete.add_argument("--grace-period", type=int, default=-1, metavar="SECONDS",
+                        help="seconds a pod gets to stop (-1: its own; 0 only with --force)")
+    delete.add_argument("--force", action="store_true", help="remove at once, without the kubelet's confirmation")
+    delete.add_argument("--now", action="store_true", help="signal the pod to stop at once (grace period 1)")
     _state(delete)
     delete.set_defaults(handler=_delete)
 
@@ -150,10 +160,36 @@ def _delete(args: argparse.Namespace) -> int:
 
     info = resolve_resource(args.kind)
     namespace = args.namespace if info.namespaced else ""
-    run_entry(args, {"command": "delete", "kind": info.kind, "name": args.name, "namespace": namespace,
-                     "cascade": args.cascade})
-    print(f'{info.singular}{"." + info.group if info.group else ""} "{args.name}" deleted')
+    grace = delete_grace_period(args.grace_period, args.force, args.now)
+    entry = {"command": "delete", "kind": info.kind, "name": args.name, "namespace": namespace,
+             "cascade": args.cascade}
+    if grace >= 0:
+        entry["grace"] = grace
+    if grace == 0:
+        print(f"Warning: {IMMEDIATE_DELETION}", file=sys.stderr)
+    run_entry(args, entry)
+    print(f'{info.singular}{"." + info.group if info.group else ""} "{args.name}" '
+          f'{"force deleted" if grace == 0 else "deleted"}')
     return 0
+
+
+def delete_grace_period(grace: int, force: bool, now: bool) -> int:
+    """kubectl delete's grace period from its flags (DeleteOptions.Complete, Validate); -1: the object's own.
+
+    --now is 1; --grace-period=0 without --force is 1 (kubectl guards against
+    accidental data loss); --force alone is 0; --force with a positive period is an error.
+    """
+    if now:
+        if grace != -1:
+            raise FieldError("--now and --grace-period cannot be specified together")
+        grace = 1
+    if grace == 0 and not force:
+        grace = 1
+    if force and grace < 0:
+        grace = 0
+    if force and grace > 0:
+        raise FieldError("--force and --grace-period greater than 0 cannot be specified together")
+    return grace
 
 
 def _rollout(args: argparse.Namespace) -> int:

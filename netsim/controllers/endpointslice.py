@@ -76,6 +76,8 @@ def reconcile(store: Store) -> None:
 def _sync(store: Store, service: Service) -> None:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for pod in store.list("Pod", service.namespace):
+        if pod.node_name and store.try_get("Node", pod.node_name) is None:
+            continue   # the reconciler skips a pod whose Node is gone ("skipping Pod for Service, Node not found")
         if selects(service, pod) and in_endpoints(pod):  # type: ignore[arg-type]
             ports = resolve_ports(service, pod)  # type: ignore[arg-type]
             groups[ports].append(_endpoint(store, service, pod))  # type: ignore[arg-type]

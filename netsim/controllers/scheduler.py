@@ -11,7 +11,8 @@ Filters, in the default profile's order; a node reports the first plugin that re
 NodeUnschedulable, NodeName, TaintToleration, NodeAffinity (nodeSelector and required node
 affinity, matchExpressions and matchFields), NodePorts (a hostPort already taken on the
 node, per protocol and host IP), NodeResourcesFit (pods, cpu, memory, any requested
-resource), VolumeBinding (controllers/volumes.py: a missing or unbound Immediate
+resource), VolumeRestrictions (scheduler_restrictions.py: a ReadWriteOncePod claim another pod
+uses), VolumeBinding (controllers/volumes.py: a missing or unbound Immediate
 claim fails the pod on every node, a bound volume's node affinity must admit the node, an
 unbound WaitForFirstConsumer claim needs a matching volume or a class that can provision
 there; the chosen node is written to the claim's selected-node annotation),
@@ -42,7 +43,8 @@ from collections.abc import Iterable
 from netsim.api.errors import Forbidden
 from netsim.api.objects import Pod
 from netsim.api.store import Store
-from netsim.controllers import scheduler_affinity, scheduler_preempt, scheduler_score, scheduler_spread, volumes
+from netsim.controllers import (scheduler_affinity, scheduler_preempt, scheduler_restrictions, scheduler_score,
+                                scheduler_spread, volumes)
 from netsim.controllers.scheduler_nodes import (node_affinity_matches, node_selector_term_matches, tolerates,
                                                 untolerated_taint)
 from netsim.controllers.scheduler_preempt import NO_VICTIMS, NOT_HELPFUL, priority
@@ -144,6 +146,7 @@ class Filters:
     def __init__(self, store: Store, pod: Pod, snapshot: Snapshot, nominated: dict[str, list[Pod]]) -> None:
         self.store, self.pod, self.snapshot, self.nominated = store, pod, snapshot, nominated
         self.problem = volumes.pod_volume_problem(store, pod)          # VolumeBinding's PreFilter
+        self.rwop = scheduler_restrictions.prefilter(store, pod, snapshot)   # VolumeRestrictions' PreFilter
         self.spread = scheduler_spread.prefilter(pod, snapshot)
         self.affinity = scheduler_affinity.prefilter(pod, snapshot)
 
@@ -164,7 +167,8 @@ class Filters:
         pod = self.pod
         if self.problem:
             return [self.problem]
-        why = node_reasons(pod, info) or fit_reasons(pod, info) or volumes.volume_reasons(self.store, pod, info.node)
+        why = (node_reasons(pod, info) or fit_reasons(pod, info) or scheduler_restrictions.filter_reasons(self.rwop)
+               or volumes.volume_reasons(self.store, pod, info.node))
         if why:
             return why
         reason = (scheduler_spread.filter_reason(self.spread, pod, info)

@@ -32,6 +32,7 @@ from netsim.api.objects import Pod
 from netsim.api.store import Store
 from netsim.controllers.disruption import Budget, budgets, split_by_violation
 from netsim.controllers.scheduler_snapshot import NodeInfo, Snapshot, start_time
+from netsim.controllers.scheduler_restrictions import READ_WRITE_ONCE_POD_CONFLICT
 from netsim.controllers.workloads import add_disruption_target
 
 COMPONENT = "default-scheduler"
@@ -40,12 +41,13 @@ NO_VICTIMS = "No preemption victims found for incoming pod"
 POLICY_NEVER = "not eligible due to preemptionPolicy=Never."
 TERMINATING_ON_NOMINATED = "not eligible due to a terminating pod on the nominated node."
 # Filter reasons with code Unschedulable (every other reason is UnschedulableAndUnresolvable):
-# NodeResourcesFit's, NodePorts', InterPodAffinity's anti-affinity ones, PodTopologySpread's skew
+# NodeResourcesFit's, NodePorts', VolumeRestrictions', InterPodAffinity's anti-affinity ones, PodTopologySpread's skew
 # (not its missing label).
 RESOLVABLE = frozenset(("Too many pods", "node(s) didn't have free ports for the requested pod ports",
                         "node(s) didn't match pod anti-affinity rules",
                         "node(s) didn't satisfy existing pods anti-affinity rules",
-                        "node(s) didn't match pod topology spread constraints"))
+                        "node(s) didn't match pod topology spread constraints",
+                        READ_WRITE_ONCE_POD_CONFLICT))   # VolumeRestrictions' ReadWriteOncePod conflict
 INSUFFICIENT = "Insufficient "
 _INT32_SHIFT = 2**31            # math.MaxInt32 + 1: makes every priority non-negative in the sum
 

@@ -2,7 +2,8 @@
 
 Entries are keyed by (device, IP). Resolution is implicit but visible: the
 walk sends a real ARP request when an entry is missing and fills the table
-from the reply (see walk.py), so captures show the ARP exchange. Static
+from the reply (see walk.py), so captures show the ARP exchange. ARP frames
+nobody asked for (a gratuitous ARP) only update entries that exist. Static
 entries (`ip neigh add ... lladdr ... nud permanent`, as flannel writes for
 its vxlan device) are PERMANENT. `show()` sorts by address then device (the
 kernel prints in hash order, which is not reproducible).
@@ -20,6 +21,7 @@ class NeighbourState(enum.Enum):
 
     PERMANENT = "PERMANENT"  # added by hand, never expires
     REACHABLE = "REACHABLE"  # learned from ARP
+    STALE = "STALE"          # changed by an ARP frame we did not ask for (a gratuitous one): usable, unconfirmed
     FAILED = "FAILED"        # resolution was tried and nobody answered
 
 
@@ -72,6 +74,27 @@ class NeighbourTable:
         if entry is not None and entry.state is NeighbourState.PERMANENT:
             return
         self._entries[(dev, ip)] = Neighbour(ip, dev, mac, NeighbourState.REACHABLE)
+
+    def update_existing(self, dev: str, ip: IPv4Address, mac: str) -> bool:
+        """An unsolicited ARP frame from `ip` (arp_process with arp_accept=0): only an existing entry changes.
+
+        As `neigh_update` with NEIGH_UPDATE_F_OVERRIDE (a gratuitous ARP overrides;
+        any other frame does once the entry is older than locktime, 1 s, which
+        netsim takes as given) and the new state STALE (the frame was not a unicast reply to us): a new
+        MAC replaces the old one and the entry turns STALE; the same MAC leaves a
+        valid entry as it was; PERMANENT entries are never touched; nothing is
+        created. Returns whether the entry changed.
+        """
+        entry = self._entries.get((dev, ip))
+        if entry is None or entry.state is NeighbourState.PERMANENT or entry.mac == mac:
+            return False
+        self._entries[(dev, ip)] = Neighbour(ip, dev, mac, NeighbourState.STALE)
+        return True
+
+    def restore(self, entry: Neighbour) -> None:
+        """Put an entry back as it was (a host rebuilt with its cache kept); PERMANENT ones are the builder's."""
+        if entry.state is not NeighbourState.PERMANENT:
+            self._entries[(entry.dev, entry.ip)] = entry
 
     def fail(self, dev: str, ip: IPv4Address) -> None:
         """Mark `ip` on `dev` FAILED (nobody answered the ARP request)."""

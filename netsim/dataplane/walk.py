@@ -77,6 +77,11 @@ class Walk:
         self.queue.append(lambda: self.frame_in(host, iface, frame, 0))
         return self.run()
 
+    def raw_send(self, host: Host, iface: Interface, frame: Frame) -> WalkResult:
+        """Walk `frame` as written by a raw (AF_PACKET) socket on `host` out of `iface`."""
+        self.queue.append(lambda: self.transmit(host, iface, frame, 0))
+        return self.run()
+
     def run(self) -> WalkResult:
         """Process the queue to completion and build the result."""
         items = 0
@@ -336,6 +341,7 @@ class Walk:
             if not ours:
                 self.step(pid, host, StepKind.NEIGHBOUR, f"ARP request for {arp.target_ip}: not ours",
                           in_iface=iface.name)
+                self.arp_update_existing(host, iface, arp, pid)   # arp_process: "Update our ARP tables"
                 return
             if arp.sender_ip != _UNSPECIFIED:
                 host.neighbours.learn(iface.name, arp.sender_ip, arp.sender_mac)
@@ -345,11 +351,28 @@ class Walk:
             self.step(reply_id, host, StepKind.NEIGHBOUR, f"{arp.target_ip} is-at {iface.mac}", out_iface=iface.name)
             self.transmit(host, iface, reply, reply_id)
             return
+        key = (host.name, iface.name, arp.sender_ip)
+        if key not in self.pending and host.neighbours.get(iface.name, arp.sender_ip) is None:
+            self.step(pid, host, StepKind.NEIGHBOUR, f"unsolicited ARP reply for {arp.sender_ip}: no entry to "
+                      "update, none created (arp_accept=0)", in_iface=iface.name)
+            return
+        if key not in self.pending and arp.dst_mac != iface.mac:   # broadcast, not an answer to us
+            self.arp_update_existing(host, iface, arp, pid)
+            return
         host.neighbours.learn(iface.name, arp.sender_ip, arp.sender_mac)
         self.step(pid, host, StepKind.NEIGHBOUR, f"learned {arp.sender_ip} at {arp.sender_mac}", in_iface=iface.name)
         self.end(pid, Outcome.DELIVERED, host, app="arp", record=arp)
         for _, resume, _ in self.pending.pop((host.name, iface.name, arp.sender_ip), []):
             resume(arp.sender_mac)
+
+    def arp_update_existing(self, host: Host, iface: Interface, arp: ArpFrame, pid: int) -> None:
+        """An ARP frame nobody here asked for updates an existing entry only (arp_accept=0; a gratuitous
+        one, sender = target, overrides the cached MAC): the kernel's `neigh_update(..., NUD_STALE, ...)`."""
+        if arp.sender_ip == _UNSPECIFIED:
+            return
+        if host.neighbours.update_existing(iface.name, arp.sender_ip, arp.sender_mac):
+            self.step(pid, host, StepKind.NEIGHBOUR, f"updated {arp.sender_ip} to {arp.sender_mac} (STALE)",
+                      in_iface=iface.name)
 
     def resolve(self, host: Host, out: Interface, nexthop: IPv4Address, src: IPv4Address | None, pid: int,
                 resume: Callable[[str], None], fail: Callable[[], None]) -> None:

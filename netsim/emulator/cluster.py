@@ -32,6 +32,8 @@ from netsim.controllers.allocation import ServiceAllocator
 from netsim.controllers.workloads import RetryQueue
 from netsim.controllers import namespace as namespace_controller
 from netsim.controllers import serviceaccount, volume_expansion
+from netsim.controllers.podgc import PodGC
+from netsim.controllers.attachdetach import AttachDetach
 from netsim.auth.certificates import ca_for_seed
 from netsim.auth import aggregation
 from netsim.emulator.addons import install_addons, reconcile_l7_status
@@ -78,6 +80,9 @@ class Cluster:
         self.kubelets: dict[str, Kubelet] = {}
         self.queue = EventQueue(self.clock)
         self.nodes = nodelifecycle.NodeHealth()
+        self.speakers = servicelb.Speakers()   # MetalLB's layer-2 announcements (who answers ARP, since when)
+        self.attach_detach = AttachDetach()   # its detach request times and reported Multi-Attach errors
+        self.podgc = PodGC(self.clock.now())   # the pod garbage collector's tick grid and quarantine
         self.retries = RetryQueue()   # the workload controllers' rate-limited requeues
         self._wakeups: set[float] = set()
         self._slice_log: list[tuple[float, str, object]] = []   # (time, watch type, EndpointSlice)
@@ -119,6 +124,7 @@ class Cluster:
         aggregation.reconcile(store)
         serviceaccount.reconcile(store, self.root_ca_pem, self.serviceaccount_rng)
         self.wake_at(nodelifecycle.reconcile(store, now, self.nodes))
+        self.wake_at(self.podgc.reconcile(store, now))
         self.wake_at(deployment.reconcile(store))
         self.wake_at(replicaset.reconcile(store, self.retries))
         self.wake_at(statefulset.reconcile(store, dict(self.topology.feature_gates), self.retries))
@@ -128,6 +134,7 @@ class Cluster:
         volumes.reconcile(store, self.provisioners, dict(self.topology.feature_gates))
         namespace_controller.reconcile(store)
         scheduler.reconcile(store, self.scheduler_rng)
+        self.wake_at(self.attach_detach.reconcile(store, now))
         for node in store.list("Node"):
             kubelet = self._kubelet(node)
             if kubelet is not None and self.nodes.up(node.name):
@@ -135,6 +142,7 @@ class Cluster:
         endpointslice.reconcile(store)
         self.wake_at(disruption.reconcile(store))
         servicelb.reconcile(store, self.topology.load_balancer_pool)
+        self.wake_at(self.speakers.reconcile(store, self.nodes, now))
         reconcile_l7_status(store)
 
     def settle(self) -> int:

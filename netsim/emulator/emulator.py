@@ -17,8 +17,8 @@ from netsim.capture.points import CaptureSet
 from netsim.dataplane.network import Network
 from netsim.dataplane.trace import WalkResult
 from netsim.emulator.cluster import Cluster, child_rng
-from netsim.emulator.external import EXTERNAL_HOST
-from netsim.emulator.wiring import build_network
+from netsim.emulator.external import EXTERNAL_HOST, follow_announcements
+from netsim.emulator.wiring import NODE_IFACE, build_network
 from netsim.packet import Packet, Proto, TcpFlag
 from netsim.emulator.traffic import FlowSpec, Sender, Target, resolve_sender, resolve_target
 
@@ -74,7 +74,8 @@ class Emulator:
         """Rebuild the dataplane from the api state as it stands (after objects changed), keeping the capture.
 
         Every node's rules are rendered anew, as kube-proxy's next sync writes
-        them; conntrack entries and ARP caches start empty. Frame timestamps
+        them; conntrack entries and ARP caches start empty, except the entries
+        for load-balancer addresses (external.py `follow_announcements`). Frame timestamps
         continue after the last frame of the old network, so captures stay in order.
         """
         old = self.network
@@ -82,6 +83,8 @@ class Emulator:
         self.network = build_network(self.cluster, self.capture)
         clock = self.network.clock or (lambda: 0.0)
         self.network.clock = lambda: max(clock(), floor)
+        # MetalLB L2 failover: LB addresses' cache entries kept, gratuitous ARP from new speakers (external.py)
+        follow_announcements(old, self.network, self.cluster.store, self.cluster.speakers, NODE_IFACE, floor)
 
     def external_sender(self) -> Sender:
         """The client outside the cluster (emulator/external.py), as a flow's sender."""

@@ -32,20 +32,26 @@ LoadBalancer addresses reach the nodes MetalLB-L2 style (see
 the address on its eth0, the client sends the packet to that node's MAC,
 and the node's kube-proxy rules take it from there (KUBE-SERVICES matches
 the load-balancer IP). No extra load-balancer host sits in the path, as
-none does with MetalLB.
+none does with MetalLB. When the announcing node changes (its machine
+stopped and memberlist noticed, or a better-ranked one came back), the new
+one sends MetalLB's gratuitous ARP, which moves the clients' cached MAC for
+the address (`follow_announcements`); until then a client keeps sending to
+the MAC it has, and what it sends to a stopped node is lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from ipaddress import IPv4Address
 
 from netsim.api.errors import FieldError
-from netsim.api.objects import EndpointSlice, Node, Service
 from netsim.api.store import Store
 from netsim.api.topology import Topology
-from netsim.controllers.servicelb import announcing_node
+from netsim.controllers.servicelb import Speakers
 from netsim.dataplane.host import Host
 from netsim.dataplane.network import Network
+from netsim.packet.arp import ArpFrame, ArpOp
+from netsim.packet.mac import BROADCAST
 
 EXTERNAL_HOST = "external"
 EXTERNAL_IFACE = "eth0"
@@ -78,26 +84,73 @@ def add_external(network: Network, topology: Topology, segments: Sequence[tuple[
     return host
 
 
-def announcements(store: Store) -> list[tuple[str, str]]:
-    """(node, address) for every load-balancer address a node's speaker announces, sorted."""
-    nodes: list[Node] = store.list("Node")  # type: ignore[assignment]
-    slices: list[EndpointSlice] = store.list("EndpointSlice")  # type: ignore[assignment]
-    out = []
-    for svc in store.list("Service"):
-        svc: Service
-        if svc.type != "LoadBalancer":
-            continue
-        for ip in svc.load_balancer_ips:
-            node = announcing_node(svc, ip, nodes, slices)
-            if node is not None:
-                out.append((node, ip))
-    return sorted(set(out))
+def announced(store: Store, speakers: Speakers) -> list[tuple[str, str]]:
+    """(node, address) for every load-balancer address a node's speaker announces now, sorted."""
+    return sorted({(node, ip) for key, (node, _) in speakers.current.items() for ip in _ips(store, key)})
 
 
-def announce_load_balancers(network: Network, store: Store, iface: str, *, routed: bool = False) -> None:
+def announce_load_balancers(network: Network, store: Store, speakers: Speakers, iface: str, *,
+                            routed: bool = False) -> None:
     """Each elected node answers ARP for its addresses on `iface`; `routed`: the router also routes them to it."""
-    for node, ip in announcements(store):
+    for node, ip in announced(store, speakers):
         network.host(node).announce_arp(iface, ip)
         if routed:
             network.host(EXTERNAL_HOST).add_route(f"{ip}/32", via=store.get("Node", node).internal_ip,
                                                   proto="bgp")
+
+
+def gratuitous_arp(mac: str, ip: IPv4Address | str) -> tuple[ArpFrame, ArpFrame]:
+    """MetalLB's announcement of `ip` from `mac` (internal/layer2 arp.go `Gratuitous`): a request, then a reply,
+    both broadcast, sender and target both `ip`, target MAC the broadcast address."""
+    return tuple(ArpFrame(op, mac, ip, BROADCAST, ip, mac, BROADCAST)  # type: ignore[return-value]
+                 for op in (ArpOp.REQUEST, ArpOp.REPLY))
+
+
+def follow_announcements(old: Network, new: Network, store: Store, speakers: Speakers, iface: str,
+                         floor: float) -> list[tuple[float, str, str]]:
+    """Carry the load-balancer failover across a rebuild; returns (time, node, address) of each announcement sent.
+
+    A rebuild starts every ARP cache empty (emulator.py), but for the
+    load-balancer addresses the cached MAC is the failover story: a client
+    keeps sending to the MAC it has (a dead node's, until the new speaker
+    announces), and MetalLB's gratuitous ARP exists to change it. So the
+    entries hosts held for those addresses are kept (netsim does not age
+    neighbour entries: the kernel's NUD timers are not emulated), and each
+    node that announces an address the old network's hosts did not announce
+    from it sends MetalLB's gratuitous ARP out of `iface`, stamped when it
+    took over (not before `floor`, the old network's last frame). MetalLB
+    repeats the pair every 1.1 s for 5 s (`spam`); netsim sends the first
+    pair only: the repeats change no cache the first did not.
+    """
+    addresses = {IPv4Address(ip) for svc in store.list("Service") if svc.type == "LoadBalancer"  # type: ignore
+                 for ip in svc.load_balancer_ips}  # type: ignore[attr-defined]
+    for name in sorted(set(old.hosts) & set(new.hosts)):
+        host = new.hosts[name]
+        for entry in old.hosts[name].neighbours:
+            if entry.ip in addresses and entry.dev in host.interfaces:
+                host.neighbours.restore(entry)
+    before = {(name, ip) for name, h in old.hosts.items() for ip in h.arp_announcements.get(iface, ())}
+    sent = []
+    for key, (node, since) in sorted(speakers.current.items()):
+        for ip in _ips(store, key):
+            address = IPv4Address(ip)
+            host = new.host(node)
+            if (node, address) not in before and address in host.arp_announcements.get(iface, ()) \
+                    and host.interface(iface).segment is not None:   # a stopped machine sends nothing
+                sent.append((max(since, floor), node, ip))
+    saved = new.clock
+    try:
+        for when, node, ip in sorted(sent):
+            new.clock = lambda when=when: when
+            for frame in gratuitous_arp(new.host(node).interface(iface).mac, ip):
+                new.emit(node, iface, frame)
+    finally:
+        new.clock = saved
+    return sorted(sent)
+
+
+def _ips(store: Store, key: str) -> tuple[str, ...]:
+    """The load-balancer addresses of Service `key` (namespace/name); none when it is gone."""
+    namespace, name = key.split("/", 1)
+    svc = store.try_get("Service", name, namespace)
+    return svc.load_balancer_ips if svc is not None else ()  # type: ignore[attr-defined]

@@ -12,7 +12,8 @@ clock only:
 - `scale`: {kind, name, namespace, replicas} — `kubectl scale`;
 - `rollout-undo`: {name, namespace, revision} — `kubectl rollout undo deployment/NAME [--to-revision]`;
 - `create-job`: {name, namespace, cronjob} — `kubectl create job NAME --from=cronjob/CRONJOB`;
-- `delete`: {kind, name, namespace, cascade} — `kubectl delete --cascade`.
+- `delete`: {kind, name, namespace, cascade, grace (optional)} — `kubectl delete --cascade [--grace-period]`
+  (grace 0: `--force`, the pod removed without its kubelet's confirmation).
 - `patch`: {kind, name, namespace, type, patch} — `kubectl patch --type merge|json|strategic -p PATCH`.
 """
 
@@ -53,7 +54,7 @@ def replay(cluster: Cluster, entry: dict) -> None:
         job_from_cronjob(store, entry["cronjob"], entry.get("namespace", "default"), entry["name"])
     elif command == "delete":
         store.delete(entry["kind"], entry["name"], entry.get("namespace", ""),
-                     propagation=CASCADES[entry.get("cascade", "background")])
+                     propagation=CASCADES[entry.get("cascade", "background")], grace_period=entry.get("grace"))
     elif command == "patch":
         from netsim.api.patches import patch_object
 

@@ -23,7 +23,12 @@ Names, written once here:
   it or to one of its pods ends in `no ARP answer` (EHOSTUNREACH), the
   next hop's neighbour entry failing as the kernel's does. The other
   nodes keep their routes to its podCIDR, as kindnetd and flannel do
-  until the Node object is deleted.
+  until the Node object is deleted;
+- a deleted Node (`netsim delete node`) has no host at all: no address on
+  the node segment (a packet to it ends in `no ARP answer`), no route to
+  its podCIDR anywhere (`no route`), and its pods, still in the API until
+  the pod garbage collector removes them (controllers/podgc.py), are not
+  wired.
 
 Each node's netfilter runs the ruleset kube-proxy renders for it, plus the
 CNI portmap plugin's hostPort chains (portmap.py), plus the NetworkPolicy
@@ -36,7 +41,8 @@ TCP echo servers answer a whole HTTP request as echo-basic does
 (HttpEchoApp), and the ingress-nginx controller's and Envoy Gateway's proxy
 pods run their L7 proxies instead (emulator/ingress.py);
 the control-plane nodes answer on 6443 (the API server). Nothing else listens. The nodes whose MetalLB
-speaker wins a LoadBalancer address answer ARP for it on eth0.
+speaker wins a LoadBalancer address (`cluster.speakers`, which moves when
+memberlist declares a speaker dead) answer ARP for it on eth0.
 """
 
 from __future__ import annotations
@@ -137,7 +143,7 @@ def build_network(cluster: Cluster, capture: CaptureSet | None = None) -> Networ
     for pod in sorted(store.list("Pod"), key=lambda p: (p.namespace, p.name)):
         if pod.phase == "Running" and pod.node_name in by_name:
             _wire_pod(cluster, network, pod, by_name[pod.node_name])  # type: ignore[arg-type]
-    announce_load_balancers(network, store, NODE_IFACE, routed=len(ordered) > 1)
+    announce_load_balancers(network, store, cluster.speakers, NODE_IFACE, routed=len(ordered) > 1)
     for node in nodes:
         host = network.host(node.name)
         engine = NetfilterEngine(

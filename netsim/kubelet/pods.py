@@ -69,7 +69,7 @@ from netsim.kubelet.lifecycle import (DEFAULT_GRACE_SECONDS, Behaviour, Containe
 from netsim.kubelet.podfiles import volume_usage
 from netsim.kubelet.prober import Probe, failure_message, readiness
 from netsim.kubelet.resolvconf import record_dns_warnings
-from netsim.kubelet.volumemount import VolumeGate
+from netsim.kubelet.volumemount import VolumeGate, report_volumes_in_use
 from netsim.sim.clock import rfc3339
 
 COMPONENT = "kubelet"
@@ -123,6 +123,7 @@ class Kubelet:
             due = min(due, self._sync(store, pod, now))  # type: ignore[arg-type]
         for uid in [u for u in self.pods if u not in seen]:
             del self.pods[uid]
+        report_volumes_in_use(store, self.node_name)   # volumemount.py: what the attach/detach controller must keep
         if not self._local_storage_eviction(store, now):   # localStorageEviction ends the pass when it evicts
             due = min(due, self._eviction(store, now))
         return min(due, self._memory_pressure(store, now))

@@ -34,6 +34,15 @@ the pod; otherwise the claims' volumes are mounted by that poll. The sandbox
 comes at the first poll after the last volume mounted: at once for a pod
 whose volumes need no look-up, 300ms later for one with claims. (A claim that
 the scheduler's provisioning binds within the same instant is so seen bound.)
+
+An attachable volume (controllers/attachdetach.py) mounts only once the
+attach/detach controller lists it in the node's status.volumesAttached
+(VerifyControllerAttachedVolume): until then the wait goes on, timing out
+silently as above, and the volume mounts at the instant it is attached. The
+kubelet reports the attachable volumes of its pods that have not finished in
+status.volumesInUse, sorted (GetVolumesInUse), so the controller will not
+detach them under it; netsim posts the list when it changes rather than at the
+next 10s node status update.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from typing import Any
 
 from netsim.api.objects import Pod
 from netsim.api.store import Store
+from netsim.controllers.attachdetach import attached_volumes, pod_attachable_volumes
 from netsim.kubelet.podenv import secret_data
 
 COMPONENT = "kubelet"
@@ -179,6 +189,7 @@ class VolumeGate:
     ready: float | None = None
     events: list = field(default_factory=list)
     syncs_failed: int = 0
+    awaiting_attach: bool = False                    # the claims' volumes are processed but not yet attached
 
     def observe(self, store: Store, pod: Pod, admitted: float, now: float) -> Mounting:
         """Run every SetUp attempt and sync due by `now` (store as it is now); when the sandbox may start."""
@@ -200,7 +211,8 @@ class VolumeGate:
             sync = self.sync if self.sync is not None else math.inf
             timeout = self.window + MOUNT_TIMEOUT if self.window is not None else math.inf
             check = self.claim_check if self.claim_check is not None else math.inf
-            t = min(attempt, sync, check, timeout)
+            attach = now if self.awaiting_attach and not unattached(store, pod, self.claims) else math.inf
+            t = min(attempt, sync, check, timeout, attach)
             if t > now:
                 return Mounting(math.inf, t, tuple(self.events))
             if attempt == t:
@@ -215,6 +227,9 @@ class VolumeGate:
                 self._check_window()
             elif check == t:
                 self._check_claims(store, pod, volumes, t)
+            elif attach == t:
+                self.awaiting_attach, self.claims_mounted = False, t
+                self._check_window()
             else:
                 self.window, self.sync = None, t + SYNC_RETRY
         return Mounting(self.ready, events=tuple(self.events))
@@ -250,6 +265,9 @@ class VolumeGate:
         """The wait's poll after the populator ran: the claims' volumes mounted, or its errors end the wait."""
         self.claim_check = None
         errors = {name: e for name in self.claims if (e := claim_error(store, pod, volumes[name])) is not None}
+        if not errors and unattached(store, pod, self.claims):
+            self.awaiting_attach = True
+            return
         if not errors:
             self.claims_mounted = t
             self._check_window()
@@ -261,3 +279,30 @@ class VolumeGate:
         self.events.append((("mountwait", self.syncs_failed), "Warning", "FailedMount", message))
         self.syncs_failed += 1
         self.window, self.sync = None, t + SYNC_RETRY
+
+
+def unattached(store: Store, pod: Pod, names: list[str]) -> list[str]:
+    """The pod's volumes among `names` that need attaching and are not in its node's status.volumesAttached."""
+    node = store.try_get("Node", pod.node_name or "")
+    have = attached_volumes(node)
+    return sorted(name for name, v in pod_attachable_volumes(store, pod, names).items() if v.unique_name not in have)
+
+
+def report_volumes_in_use(store: Store, node_name: str) -> None:
+    """Post status.volumesInUse: the attachable volumes of the node's pods that have not finished, sorted."""
+    node = store.try_get("Node", node_name)
+    if node is None:
+        return
+    names = sorted({v.unique_name for p in store.list("Pod", where=lambda p: p.node_name == node_name)
+                    if p.phase not in ("Succeeded", "Failed")
+                    for v in pod_attachable_volumes(store, p, used_volumes(p)).values()})  # type: ignore[arg-type]
+    if list(node.status.get("volumesInUse") or []) == names:
+        return
+
+    def change(d: dict) -> None:
+        if names:
+            d.setdefault("status", {})["volumesInUse"] = names
+        else:
+            d.get("status", {}).pop("volumesInUse", None)
+
+    store.update(node.evolve(change))
