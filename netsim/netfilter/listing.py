@@ -26,7 +26,7 @@ A match or target without a printer here raises `ListingUnsupported` naming it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network
 
 from netsim.errors import NotImplementedFeature
 from netsim.netfilter.errors import NetfilterError
@@ -34,6 +34,7 @@ from netsim.netfilter.normalize import ICMP_TYPES, TCP_FLAG_BITS
 from netsim.netfilter.ruleset import (
     BUILTIN_CHAINS,
     PROTOCOL_NUMBERS,
+    MaskedNetwork,
     Match,
     Option,
     Rule,
@@ -131,12 +132,14 @@ def _proto_number(opt: Option | None) -> int:
 
 
 def _address(opt: Option | None, rule: Rule) -> str:
-    """ipv4_addr_to_string with FMT_NUMERIC: `0.0.0.0/0`, a bare host, or `net/len`."""
+    """ipv4_addr_to_string with FMT_NUMERIC: `0.0.0.0/0`, a bare host, `net/len` or `net/mask`."""
     if opt is None:
         return "0.0.0.0/0"
     net = parse_network(opt.values[0])
-    if isinstance(net, IPv6Network):
+    if net.version == 6:
         raise ListingUnsupported(f"line {rule.line}: listing ip6tables rules is not emulated yet")
+    if isinstance(net, MaskedNetwork):  # xtables_ipmask_to_numeric: a mask that is no prefix, dotted
+        return str(net)
     assert isinstance(net, IPv4Network)
     if net.prefixlen == 0:
         return "0.0.0.0/0"

@@ -9,7 +9,6 @@ reference outputs are tests/netfilter/data/*.saved, taken from iptables 1.8.9
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from netsim.netfilter.ruleset import (
     PROTOCOL_NAMES,
@@ -281,21 +280,29 @@ TARGET_OPTIONS: dict[str, dict[str, tuple[str, Normaliser]]] = {
 }
 
 
+def _save_order(table: dict[str, tuple[str, Normaliser]]) -> tuple[str, ...]:
+    """The canonical option names of one extension's table, in the order its save prints them."""
+    return tuple(dict.fromkeys(canon for canon, _ in table.values()))
+
+
+# Each extension's save order, computed once (the tables are fixed).
+_SAVE_ORDER: dict[int, tuple[str, ...]] = {
+    id(table): _save_order(table) for group in (MODULE_OPTIONS, TARGET_OPTIONS) for table in group.values()
+}
+
+
 def _ordered(options: tuple[Option, ...], table: dict[str, tuple[str, Normaliser]] | None) -> tuple[Option, ...]:
     """Options renamed, normalised and sorted in the extension's save order."""
     if table is None:
         return options
-    order: list[str] = []
-    for canon, _ in table.values():
-        if canon not in order:
-            order.append(canon)
     known: dict[str, Option] = {}
     unknown: list[Option] = []
     for opt in options:
-        if opt.name not in table:
+        entry = table.get(opt.name)
+        if entry is None:
             unknown.append(opt)
             continue
-        canon, norm = table[opt.name]
+        canon, norm = entry
         if opt.name == "--syn":
             known[canon] = Option("--tcp-flags", ("FIN,SYN,RST,ACK", "SYN"), opt.negated)
             continue
@@ -303,21 +310,29 @@ def _ordered(options: tuple[Option, ...], table: dict[str, tuple[str, Normaliser
             values = norm(opt.values) if opt.values else opt.values
         except (ValueError, IndexError):
             values = opt.values
-        known[canon] = Option(canon, values, opt.negated)
-    return tuple(known[name] for name in order if name in known) + tuple(unknown)
+        # an option already in its saved form is kept as is (no new object)
+        known[canon] = opt if canon == opt.name and values == opt.values else Option(canon, values, opt.negated)
+    order = _SAVE_ORDER.get(id(table)) or _save_order(table)
+    return tuple([known[name] for name in order if name in known] + unknown)
 
 
-def _normalize_generic(opt: Option) -> Option:
+def _normalize_generic(opt: Option) -> Option | None:
+    """The generic option as saved; None for one iptables-save leaves out because it matches
+    everything (`-p all`, a zero mask as in `-s 0.0.0.0/0` or `-d ::/0`)."""
     if opt.name in ("-s", "-d"):
         net = parse_network(opt.values[0])
-        return replace(opt, values=(str(net),))
+        if int(net.netmask) == 0 and not opt.negated:
+            return None
+        return Option(opt.name, (str(net),), opt.negated)
     if opt.name == "-p":
         value = opt.values[0].lower()
+        if value == "all" and not opt.negated:
+            return None
         if value.isdigit():
             value = PROTOCOL_NAMES.get(int(value), value)
         if value == "icmpv6":
             value = "ipv6-icmp"
-        return replace(opt, values=(value,))
+        return opt if (value,) == opt.values else Option("-p", (value,), opt.negated)
     return opt
 
 
@@ -339,7 +354,7 @@ def _normalize_match(match: Match, family: int = 4) -> Match:
         mode = next((o.values[0] for o in opts if o.name == "--mode"), "random")
         if mode == "nth" and not any(o.name == "--packet" for o in opts):
             opts = opts + (Option("--packet", ("0",)),)
-    return Match(match.module, opts)
+    return match if opts == match.options else Match(match.module, opts)
 
 
 def _mark_target(target: Target) -> Target:
@@ -376,7 +391,7 @@ def _mark_target(target: Target) -> Target:
                 ct = masks.get("--ctmask", masks.get("--mask", "0xffffffff"))
                 fixed += [Option("--nfmask", (hex(int(nf, 0)),)), Option("--ctmask", (hex(int(ct, 0)),))]
         out = fixed
-    return replace(target, options=tuple(out))
+    return Target(target.name, tuple(out), target.goto)
 
 
 def _normalize_target(target: Target, family: int = 4) -> Target:
@@ -394,10 +409,10 @@ def _normalize_target(target: Target, family: int = 4) -> Target:
                 level = int(o.values[0]) if level is None and o.values[0].isdigit() else level
                 if level == 4:
                     continue
-                o = replace(o, values=(str(level),)) if level is not None else o
+                o = Option(o.name, (str(level),), o.negated) if level is not None else o
             fixed.append(o)
         opts = tuple(fixed)
-    return replace(target, options=opts)
+    return target if opts == target.options else Target(target.name, opts, target.goto)
 
 
 # Matches iptables-nft turns into native payload expressions and rebuilds as one match
@@ -420,13 +435,45 @@ def _merge_proto_matches(matches: tuple[Match, ...]) -> list[Match]:
     return out
 
 
-def normalize_rule(rule: Rule, family: int = 4) -> Rule:
-    """The rule as iptables-save (or ip6tables-save) prints it back after a restore."""
-    generic = tuple(_normalize_generic(o) for o in rule.generic if not (o.name == "-p" and o.values[0].lower() == "all" and not o.negated))
-    matches = tuple(_normalize_match(m, family) for m in _merge_proto_matches(rule.matches))
-    target = _normalize_target(rule.target, family) if rule.target is not None else None
-    out = Rule(rule.chain, generic, matches, target, "", rule.counters, rule.line)
-    return Rule(rule.chain, generic, matches, target, out.render(), rule.counters, rule.line)
+# Normalised parts already printed while normalising one ruleset (one family): part → (saved
+# form or None when left out, its text). Options, matches and targets are frozen values whose
+# saved form depends only on the value and the family, so the ruleset's repeats are worked out once.
+PartMemo = dict[Option | Match | Target, tuple[Option | Match | Target | None, str]]
+
+
+def normalize_rule(rule: Rule, family: int = 4, memo: PartMemo | None = None) -> Rule:
+    """The rule as iptables-save (or ip6tables-save) prints it back after a restore.
+
+    `memo` is shared by the rules of one ruleset (Table.normalized passes one): kube-proxy
+    repeats the same `-p tcp`, `-m tcp --dport 80` and `-j KUBE-MARK-MASQ` thousands of
+    times, and each distinct part is normalised and printed only once. The line is joined
+    from the parts' texts exactly as `Rule.render` joins them.
+    """
+    if memo is None:
+        memo = {}
+    parts = [rule.counters, "-A", rule.chain] if rule.counters else ["-A", rule.chain]
+    generic = []
+    for opt in rule.generic:
+        saved, text = memo.get(opt) or _remember(memo, opt, _normalize_generic(opt))
+        if saved is not None:
+            generic.append(saved)
+            parts.append(text)
+    matches = []
+    for match in _merge_proto_matches(rule.matches):
+        saved, text = memo.get(match) or _remember(memo, match, _normalize_match(match, family))
+        matches.append(saved)
+        parts.append(text)
+    target = None
+    if rule.target is not None:
+        target, text = memo.get(rule.target) or _remember(memo, rule.target, _normalize_target(rule.target, family))
+        parts.append(text)
+    return Rule(rule.chain, tuple(generic), tuple(matches), target, " ".join(parts), rule.counters, rule.line)
+
+
+def _remember(memo: PartMemo, part, saved):
+    """Store (saved, its printed text) for `part` and return it; None (left out) prints nothing."""
+    done = memo[part] = (saved, saved.render() if saved is not None else "")
+    return done
 
 
 __all__ = ["MODULE_OPTIONS", "TARGET_OPTIONS", "normalize_rule", "port_number", "quantized_probability"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from netsim.netfilter.errors import RulesetParseError
 
@@ -61,6 +61,7 @@ IMPLICIT_PROTO_MODULES = frozenset({"tcp", "udp", "icmp", "sctp", "udplite", "ic
 STRING_OPTIONS = frozenset({"--comment", "--log-prefix", "--nflog-prefix", "--helper"})
 
 _BARE = re.compile(r"[-_0-9a-zA-Z]+")  # printed without quotes
+_NEEDS_QUOTES = re.compile(r"[ \t\"\\']")  # a non-string value printed quoted (it would not split back)
 _ESCAPES = str.maketrans({'"': '\\"', "\\": "\\\\", "'": "\\'"})
 
 
@@ -85,12 +86,29 @@ _SIMPLE_WORD = re.compile(r'"([^"]*)"|([^ \t"]+)')
 
 def tokenize(line: str, source: str, lineno: int) -> list[Token]:
     """Split a rule line as iptables-restore does: double quotes group, backslash escapes."""
+    words, quoted = split_words(line, source, lineno)
+    return [Token(word, i in quoted) for i, word in enumerate(words)]
+
+
+def split_words(line: str, source: str, lineno: int) -> tuple[list[str], frozenset[int]]:
+    """`tokenize` as plain strings plus the indexes of the quoted words.
+
+    parse_rule works on this form: a rule line is parsed once per load, and tens of
+    thousands of small Token objects per kube-proxy ruleset cost more (allocation and
+    garbage-collector passes) than the parsing itself.
+    """
     if "\\" not in line:
         if '"' not in line:
-            return [Token(word) for word in line.split()]
+            return line.split(), _NOTHING_QUOTED
         if _SIMPLE_LINE.fullmatch(line):  # quotes only around whole words: the common case
-            return [Token(q, True) if w == "" else Token(w) for q, w in _SIMPLE_WORD.findall(line)]
-    return tokenize_chars(line, source, lineno)
+            pairs = _SIMPLE_WORD.findall(line)
+            return ([w or q for q, w in pairs],
+                    frozenset(i for i, (_, w) in enumerate(pairs) if w == ""))
+    tokens = tokenize_chars(line, source, lineno)
+    return [t.text for t in tokens], frozenset(i for i, t in enumerate(tokens) if t.quoted)
+
+
+_NOTHING_QUOTED: frozenset[int] = frozenset()
 
 
 def tokenize_chars(line: str, source: str, lineno: int) -> list[Token]:
@@ -139,7 +157,7 @@ class Option:
         if self.name in STRING_OPTIONS:
             parts.extend(quote(v) for v in self.values)
         else:
-            parts.extend(v if v and not any(c in v for c in " \t\"\\'") else quote(v) for v in self.values)
+            parts.extend(v if v and not _NEEDS_QUOTES.search(v) else quote(v) for v in self.values)
         return " ".join(parts)
 
     @property
@@ -221,11 +239,14 @@ class Rule:
             parts.append(self.target.render())
         return " ".join(parts)
 
-    def normalized(self, family: int = 4) -> Rule:
-        """This rule as iptables-save (family 4) or ip6tables-save (6) would print it back."""
+    def normalized(self, family: int = 4, memo: dict | None = None) -> Rule:
+        """This rule as iptables-save (family 4) or ip6tables-save (6) would print it back.
+
+        `memo` (normalize.PartMemo) carries the parts already normalised by earlier rules.
+        """
         from netsim.netfilter.normalize import normalize_rule
 
-        return normalize_rule(self, family)
+        return normalize_rule(self, family, memo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,8 +296,16 @@ class Table:
     def __str__(self) -> str:
         return "\n".join([f"*{self.name}", *(str(i) for i in self.items), "COMMIT"])
 
-    def normalized(self, family: int = 4) -> Table:
-        """As iptables-save prints it: built-ins first, user chains sorted, rules by chain."""
+    def normalized(self, family: int = 4, memo: dict | None = None) -> Table:
+        """As iptables-save prints it: built-ins first, user chains sorted, rules by chain.
+
+        `memo` (normalize.PartMemo) is shared by every rule, so a part repeated across
+        rules is normalised once; a new one is made when none is given.
+        """
+        from netsim.netfilter.normalize import normalize_rule
+
+        if memo is None:
+            memo = {}
         chains = self.chains
         # iptables-save lists every built-in chain, declared or not (they always exist)
         builtin = [chains.get(n) or Chain(n, "ACCEPT") for n in BUILTIN_CHAINS.get(self.name, ())]
@@ -288,7 +317,7 @@ class Table:
                 by_chain[item.chain].append(item)
         items: list[Chain | Rule | Comment] = list(order)
         for chain in order:
-            items.extend(r.normalized(family) for r in by_chain[chain.name])
+            items.extend([normalize_rule(r, family, memo) for r in by_chain[chain.name]])
         return Table(self.name, tuple(items))
 
 
@@ -310,7 +339,8 @@ class Ruleset:
 
     def normalized(self) -> Ruleset:
         """As iptables-save would print it after iptables-restore (comment lines dropped)."""
-        return Ruleset(tuple(t.normalized(self.family) for t in self.items if isinstance(t, Table)),
+        memo: dict = {}  # normalize.PartMemo, shared by the tables (one family)
+        return Ruleset(tuple(t.normalized(self.family, memo) for t in self.items if isinstance(t, Table)),
                        self.source, self.family)
 
 
@@ -365,11 +395,13 @@ def parse_ruleset(text: str, source: str = "<string>", family: int | None = None
             table_items.append(chain)
             continue
         rule = parse_rule(line, source, lineno)
-        if rule.chain not in chains and rule.chain not in BUILTIN_CHAINS[table]:  # built-ins always exist
-            raise RulesetParseError(source, lineno, f"rule appended to undeclared chain {rule.chain!r} in table {table!r}")
-        for opt, hooks in NO_IFACE_AT.items():
-            if rule.chain in hooks and rule.chain in BUILTIN_CHAINS[table] and rule.generic_option(opt):
-                raise RulesetParseError(source, lineno, f"Can't use {opt} with {rule.chain}")
+        if rule.chain not in chains:
+            if rule.chain not in BUILTIN_CHAINS[table]:  # built-ins always exist
+                raise RulesetParseError(source, lineno, f"rule appended to undeclared chain {rule.chain!r} in table {table!r}")
+        if rule.chain in BUILTIN_CHAINS[table]:
+            for opt, hooks in NO_IFACE_AT.items():
+                if rule.chain in hooks and rule.generic_option(opt):
+                    raise RulesetParseError(source, lineno, f"Can't use {opt} with {rule.chain}")
         table_items.append(rule)
     if table is not None:
         raise RulesetParseError(source, table_line, f"table {table!r} has no COMMIT")
@@ -466,132 +498,143 @@ def _check_loops(source: str, table: str, items: list, chains: dict[str, Chain])
 
 def parse_rule(line: str, source: str = "<string>", lineno: int = 0) -> Rule:
     """Parse one `-A CHAIN ...` line (optionally prefixed by `[packets:bytes]`)."""
-    tokens = tokenize(line.strip(), source, lineno)
+    text = line.strip()
+    words, quoted = split_words(text, source, lineno)
+    n = len(words)
     counters = None
-    if tokens and tokens[0].text.startswith("[") and not tokens[0].quoted:
-        counters = tokens.pop(0).text
-    if len(tokens) < 2 or tokens[0].text not in _CHAIN_COMMANDS:
-        what = tokens[0].text if tokens else line
+    i = 0
+    if n and words[0].startswith("[") and 0 not in quoted:
+        counters = words[0]
+        i = 1
+    if n - i < 2 or words[i] not in _CHAIN_COMMANDS:
+        what = words[i] if n > i else line
         raise RulesetParseError(source, lineno, f"unsupported command {what!r} (only -A rules, :chain lines and COMMIT)")
-    chain = tokens[1].text
+    chain = words[i + 1]
     generic: dict[str, Option] = {}
     matches: list[list] = []  # [module, [options]]
-    target: Target | None = None
+    target_name: str | None = None
+    goto = False
     current: list | None = None  # the match or target receiving options
     target_opts: list[Option] | None = None
     to_target = False  # options go to the target until the next -m
-    i = 2
-    n = len(tokens)
-
-    def fail(problem: str) -> RulesetParseError:
-        return RulesetParseError(source, lineno, problem)
-
-    def values_from(j: int) -> tuple[tuple[str, ...], int]:
-        vals = []
-        while j < n and (tokens[j].quoted or not (tokens[j].text.startswith("-") and len(tokens[j].text) > 1 and not _is_number(tokens[j].text)) and tokens[j].text != "!"):
-            vals.append(tokens[j].text)
-            j += 1
-        return tuple(vals), j
+    i += 2
 
     while i < n:
-        tok = tokens[i]
+        word = words[i]
+        is_quoted = i in quoted
         negated = False
-        if tok.text == "!" and not tok.quoted:
+        if word == "!" and not is_quoted:
             negated = True
             i += 1
             if i >= n:
-                raise fail("'!' at the end of the rule")
-            tok = tokens[i]
-        word = tok.text
-        if word in GENERIC_ALIASES and not tok.quoted:
-            short = GENERIC_ALIASES[word]
+                raise RulesetParseError(source, lineno, "'!' at the end of the rule")
+            word = words[i]
+            is_quoted = i in quoted
+        if is_quoted or not word.startswith("-"):
+            raise RulesetParseError(source, lineno, f"unexpected {word!r}")
+        short = GENERIC_ALIASES.get(word)
+        if short is not None:
             if short in generic:
-                raise fail(f"option {short} given twice")
+                raise RulesetParseError(source, lineno, f"option {short} given twice")
             if short == "-f":
                 generic[short] = Option("-f", (), negated)
                 i += 1
                 continue
             if i + 1 >= n:
-                raise fail(f"option {word} needs a value")
-            value = tokens[i + 1].text
+                raise RulesetParseError(source, lineno, f"option {word} needs a value")
+            value = words[i + 1]
             if value == "!":  # old style `-s ! ADDR`
                 negated = True
                 i += 1
-                value = tokens[i + 1].text
+                value = words[i + 1]
             generic[short] = Option(short, (value,), negated)
             if short == "-p":
-                _check_protocol(value, fail)
+                _check_protocol(value, source, lineno)
             elif short in ("-s", "-d"):
-                _check_address(value, fail)
+                _check_address(value, source, lineno)
             i += 2
             continue
-        if word in ("-m", "--match") and not tok.quoted:
+        if word in ("-m", "--match"):
             if negated:
-                raise fail("'!' before -m")
+                raise RulesetParseError(source, lineno, "'!' before -m")
             if i + 1 >= n:
-                raise fail("-m needs a module name")
-            current = [tokens[i + 1].text, []]
+                raise RulesetParseError(source, lineno, "-m needs a module name")
+            current = [words[i + 1], []]
             if current[0] == "multiport":  # libxt_multiport checks the protocol when it parses
                 proto = generic.get("-p")
                 if proto is None or proto.negated or _proto_module(proto.values[0]) not in ("tcp", "udp", "sctp", "udplite"):
-                    raise fail("-m multiport needs -p tcp, udp, udplite or sctp before it")
+                    raise RulesetParseError(source, lineno, "-m multiport needs -p tcp, udp, udplite or sctp before it")
             matches.append(current)
             to_target = False
             i += 2
             continue
-        if word in _TARGET_FLAGS and not tok.quoted:
+        if word in _TARGET_FLAGS:
             if target_opts is not None:
-                raise fail("more than one target")
+                raise RulesetParseError(source, lineno, "more than one target")
             if i + 1 >= n:
-                raise fail(f"{word} needs a target name")
+                raise RulesetParseError(source, lineno, f"{word} needs a target name")
             target_opts = []
             to_target = True
-            target = Target(tokens[i + 1].text, (), _TARGET_FLAGS[word])
+            target_name, goto = words[i + 1], _TARGET_FLAGS[word]
             i += 2
             continue
-        if word.startswith("--") and not tok.quoted:
+        if word.startswith("--"):
             holder = None
             if to_target:
-                name = _target_option_name(target.name, word)
+                name = _target_option_name(target_name, word)
             else:
                 holder, name = _match_for_option(word, current, matches, generic)
                 if holder is None:
-                    raise fail(f"option {word} does not belong to any match (no -m before it and no -p tcp/udp/icmp)")
+                    raise RulesetParseError(source, lineno, f"option {word} does not belong to any match "
+                                                            "(no -m before it and no -p tcp/udp/icmp)")
             arity = option_arity(name)
             if arity is None:
-                vals, j = values_from(i + 1)
+                j = _values_end(words, quoted, i + 1)
+                vals = tuple(words[i + 1:j])
             else:  # getopt semantics: a required argument is the next word, whatever it looks like
                 if i + 1 + arity > n:
-                    raise fail(f"option {word} needs {arity} value{'s' if arity > 1 else ''}")
-                vals, j = tuple(t.text for t in tokens[i + 1:i + 1 + arity]), i + 1 + arity
+                    raise RulesetParseError(source, lineno, f"option {word} needs {arity} value{'s' if arity > 1 else ''}")
+                j = i + 1 + arity
+                vals = tuple(words[i + 1:j])
             opt = Option(name, vals, negated)
             if holder is None:
                 target_opts.append(opt)
             else:
-                group = _ONCE_OPTIONS.get(holder[0], {}).get(name)
+                group = _ONCE_OPTIONS.get(holder[0], _NO_GROUPS).get(name)
                 if group and any(o.name in group for o in holder[1]):
-                    raise fail(f"-m {holder[0]}: {name} cannot follow {'/'.join(sorted(group))}")
+                    raise RulesetParseError(source, lineno, f"-m {holder[0]}: {name} cannot follow {'/'.join(sorted(group))}")
                 holder[1].append(opt)
                 current = holder
             i = j
             continue
-        raise fail(f"unexpected {word!r}")
+        raise RulesetParseError(source, lineno, f"unexpected {word!r}")
     for module, opts in matches:
-        problem = _match_problem(module, {o.name for o in opts})
-        if problem:
-            raise fail(f"-m {module}: {problem}")
+        if module in _CHECKED_MODULES:
+            problem = _match_problem(module, {o.name for o in opts})
+            if problem:
+                raise RulesetParseError(source, lineno, f"-m {module}: {problem}")
     generic_t = tuple(generic[k] for k in GENERIC_ORDER if k in generic)
-    if target is not None:
-        target = replace(target, options=tuple(target_opts or ()))
+    target = Target(target_name, tuple(target_opts), goto) if target_name is not None else None
     return Rule(
         chain=chain,
         generic=generic_t,
-        matches=tuple(Match(m, tuple(opts)) for m, opts in matches),
+        matches=tuple([Match(m, tuple(opts)) for m, opts in matches]),
         target=target,
-        text=line.strip(),
+        text=text,
         counters=counters,
         line=lineno,
     )
+
+
+def _values_end(words: list[str], quoted: frozenset[int], j: int) -> int:
+    """Where the values of an option netsim does not know end: at the next option or `!`."""
+    n = len(words)
+    while j < n:
+        word = words[j]
+        if j not in quoted and (word == "!" or word.startswith("-") and len(word) > 1 and not _is_number(word)):
+            break
+        j += 1
+    return j
 
 
 # Options that take no value or two values; every other option an extension
@@ -609,19 +652,31 @@ TWO_VALUE_OPTIONS = frozenset({"--tcp-flags"})
 
 def option_arity(name: str) -> int | None:
     """How many words follow an option, or None for options netsim does not know."""
+    return _arities().get(name)
+
+
+@functools.cache
+def _option_tables() -> tuple[dict, dict]:
+    """normalize.py's (MODULE_OPTIONS, TARGET_OPTIONS), looked up once: that module imports
+    this one, and an import statement in a function run per option costs more than the parse."""
+    from netsim.netfilter.normalize import MODULE_OPTIONS, TARGET_OPTIONS
+
+    return MODULE_OPTIONS, TARGET_OPTIONS
+
+
+@functools.cache
+def _arities() -> dict[str, int]:
+    """option_arity as one table, built on first use (normalize.py's tables import this module)."""
     from netsim.netfilter.normalize import MARK_OPTIONS, MODULE_OPTIONS, TARGET_OPTIONS
 
-    if name in NO_VALUE_OPTIONS:
-        return 0
-    if name in TWO_VALUE_OPTIONS:
-        return 2
-    if name in MARK_OPTIONS:
-        return 1
+    arity: dict[str, int] = {}
     for table in (MODULE_OPTIONS, TARGET_OPTIONS):
         for options in table.values():
-            if name in options:
-                return 1
-    return None
+            arity.update(dict.fromkeys(options, 1))
+    arity.update(dict.fromkeys(MARK_OPTIONS, 1))
+    arity.update(dict.fromkeys(TWO_VALUE_OPTIONS, 2))
+    arity.update(dict.fromkeys(NO_VALUE_OPTIONS, 0))
+    return arity
 
 
 def _is_number(text: str) -> bool:
@@ -647,6 +702,12 @@ _ONCE_OPTIONS: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+_NO_GROUPS: dict[str, frozenset[str]] = {}  # an extension with no exclusive options
+
+# The extensions _match_problem has a final check for.
+_CHECKED_MODULES = frozenset({"recent", "multiport"})
+
+
 def _match_problem(module: str, names: set[str]) -> str | None:
     """Option combinations an extension's final check refuses (libxt_recent, libxt_multiport)."""
     if module == "recent":
@@ -664,9 +725,7 @@ def _match_problem(module: str, names: set[str]) -> str | None:
 
 def _resolve(option: str, module: str) -> str | None:
     """The module's option that `option` names: exactly, or as getopt's unique abbreviation."""
-    from netsim.netfilter.normalize import MODULE_OPTIONS
-
-    known = MODULE_OPTIONS.get(module)
+    known = _option_tables()[0].get(module)
     if known is None:
         return None
     if option in known:
@@ -677,9 +736,7 @@ def _resolve(option: str, module: str) -> str | None:
 
 def _target_option_name(target: str, option: str) -> str:
     """A target option's full name (getopt abbreviations such as DNAT's `--to`)."""
-    from netsim.netfilter.normalize import TARGET_OPTIONS
-
-    known = TARGET_OPTIONS.get(target)
+    known = _option_tables()[1].get(target)
     if not known or option in known:
         return option
     candidates = {k for k in known if k.startswith(option)}
@@ -691,13 +748,12 @@ def _match_for_option(option: str, current: list | None, matches: list[list],
     """(match, full option name): like getopt over the options of the matches loaded so far
     (exact names first, then unique abbreviations: `-m multiport --dport` is --dports), else
     the -p protocol's match, loaded implicitly as iptables does for an unknown option."""
-    from netsim.netfilter.normalize import MODULE_OPTIONS
-
-    if current is not None and current[0] not in MODULE_OPTIONS:
+    module_options = _option_tables()[0]  # normalize.MODULE_OPTIONS
+    if current is not None and current[0] not in module_options:
         return current, option  # an extension netsim does not know: its options stay with it
-    loaded = [m for m in matches if m[0] in MODULE_OPTIONS]
+    loaded = [m for m in matches if m[0] in module_options]
     for m in reversed(loaded):
-        if option in MODULE_OPTIONS[m[0]]:
+        if option in module_options[m[0]]:
             return m, option
     for m in reversed(loaded):
         full = _resolve(option, m[0])
@@ -705,7 +761,7 @@ def _match_for_option(option: str, current: list | None, matches: list[list],
             return m, full
     proto = generic.get("-p")
     module = _proto_module(proto.values[0]) if proto is not None else None
-    if module is not None and option in MODULE_OPTIONS.get(module, ()):
+    if module is not None and option in module_options.get(module, ()):
         m = [module, []]  # getopt did not know it: iptables loads the protocol's match
         matches.append(m)
         return m, option
@@ -722,23 +778,102 @@ def _proto_module(value: str) -> str | None:
     return name if name in IMPLICIT_PROTO_MODULES else None
 
 
-def _check_protocol(value: str, fail) -> None:
+def _check_protocol(value: str, source: str, lineno: int) -> None:
     name = value.lower()
     if name.isdigit():
         if not 0 <= int(name) <= 255:
-            raise fail(f"protocol number {value!r} out of range 0-255")
+            raise RulesetParseError(source, lineno, f"protocol number {value!r} out of range 0-255")
     elif name not in PROTOCOL_NUMBERS:
-        raise fail(f"unknown protocol {value!r}")
+        raise RulesetParseError(source, lineno, f"unknown protocol {value!r}")
 
 
-def _check_address(value: str, fail) -> None:
+def _check_address(value: str, source: str, lineno: int) -> None:
     try:
         parse_network(value)
     except ValueError:
-        raise fail(f"bad address {value!r} (expected ADDR, ADDR/PREFIX or ADDR/MASK)") from None
+        raise RulesetParseError(source, lineno, f"bad address {value!r} (expected ADDR, ADDR/PREFIX or ADDR/MASK)") from None
 
 
-@functools.lru_cache(maxsize=65536)
-def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """`10.0.0.1`, `10.0.0.0/8` or `10.1.2.3/255.255.0.0` as a masked network (cached: immutable)."""
+@dataclass(frozen=True, slots=True)
+class MaskedNetwork:
+    """An -s/-d network whose mask is not a prefix, e.g. `10.0.2.0/255.0.255.0`.
+
+    iptables takes any mask written as an address and matches `address & mask == net`;
+    ipaddress networks only know prefix masks, so parse_network returns this for the
+    others. It offers what netsim reads from a network (version, network_address,
+    netmask, num_addresses, `in`), and str() is iptables-save's spelling
+    (xtables_ipmask_to_numeric / xtables_ip6mask_to_numeric): the masked address, '/', the
+    mask as an address.
+    """
+
+    network_address: ipaddress.IPv4Address | ipaddress.IPv6Address  # already masked
+    netmask: ipaddress.IPv4Address | ipaddress.IPv6Address
+
+    def __post_init__(self) -> None:
+        if self.network_address.version != self.netmask.version:
+            raise ValueError(f"address {self.network_address} and mask {self.netmask} are of different families")
+        if int(self.network_address) & ~int(self.netmask):
+            raise ValueError(f"address {self.network_address} has bits outside mask {self.netmask}")
+        if _prefix_of_mask(int(self.netmask), self.netmask.max_prefixlen) is not None:
+            raise ValueError(f"mask {self.netmask} is a prefix; use an ipaddress network")
+
+    @property
+    def version(self) -> int:
+        """4 or 6."""
+        return self.network_address.version
+
+    @property
+    def num_addresses(self) -> int:
+        """How many addresses match: two to the number of zero bits in the mask."""
+        return 1 << (self.netmask.max_prefixlen - int(self.netmask).bit_count())
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)) or address.version != self.version:
+            return False
+        return int(address) & int(self.netmask) == int(self.network_address)
+
+    def __str__(self) -> str:
+        return f"{self.network_address}/{self.netmask}"
+
+
+def _prefix_of_mask(mask: int, bits: int) -> int | None:
+    """The prefix length of a mask made of ones then zeros, else None."""
+    host = ~mask & ((1 << bits) - 1)
+    return bits - host.bit_length() if host & (host + 1) == 0 else None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network | MaskedNetwork
+
+# A dotted quad as ipaddress accepts it (no leading zeros, octets up to 255): the fast path
+# of parse_network for the host addresses and prefixes that make up nearly every ruleset.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
+# Room for every address of a large ruleset (10,000 services x 10 endpoints hold ~110,000): each
+# is read when parsed, when the family is checked and when normalized.
+@functools.lru_cache(maxsize=1 << 17)
+def parse_network(value: str) -> Network:
+    """`10.0.0.1`, `10.0.0.0/8` or `10.1.2.3/255.255.0.0` as a masked network (cached: immutable).
+
+    As iptables (xtables_ipparse_multiple): the address is ANDed with the mask; a mask
+    written as an address may be any bits, and one that is not ones-then-zeros
+    (`255.0.255.0`, `0.0.0.255`, `ffff::ffff`) gives a MaskedNetwork.
+    """
+    address, slash, mask = value.partition("/")
+    if slash and ("." in mask or ":" in mask):  # the mask written as an address
+        addr, netmask = ipaddress.ip_address(address), ipaddress.ip_address(mask)
+        if addr.version != netmask.version:
+            raise ValueError(f"mask {mask!r} is not an IPv{addr.version} mask")
+        bits, m = addr.max_prefixlen, int(netmask)
+        prefix = _prefix_of_mask(m, bits)
+        if prefix is None:
+            return MaskedNetwork(type(addr)(int(addr) & m), netmask)
+        network = ipaddress.IPv4Network if addr.version == 4 else ipaddress.IPv6Network
+        return network((int(addr) & m, prefix))
+    quad = _DOTTED_QUAD.fullmatch(address)
+    if quad is not None and (not slash or mask.isascii() and mask.isdigit() and int(mask) <= 32):
+        a, b, c, d = quad.groups()
+        return ipaddress.IPv4Network(((int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d),
+                                      int(mask) if slash else 32), strict=False)
     return ipaddress.ip_network(value, strict=False)

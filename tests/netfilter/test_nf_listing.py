@@ -52,3 +52,15 @@ def test_unknown_extension_is_named():
     assert isinstance(err.value, NotImplementedFeature)
     with pytest.raises(ListingUnsupported, match="add -n"):
         list_table(rs, "filter", numeric=False)
+
+
+def test_mask_that_is_no_prefix_is_listed_dotted():
+    # iptables -L -n 1.8.9 (nf_tables) after restoring these rules
+    rs = parse_ruleset("*filter\n-A INPUT -s 10.1.2.3/255.0.255.0 -j ACCEPT\n-A INPUT ! -d 10.1.2.3/0.0.0.255 -j ACCEPT\n"
+                       "-A INPUT -s 10.1.2.3/255.255.255.0 -j ACCEPT\n-A INPUT -s 10.1.2.3/0 -j ACCEPT\nCOMMIT\n")
+    assert list_table(rs, "filter").splitlines()[2:6] == [
+        "ACCEPT     0    --  10.0.2.0/255.0.255.0  0.0.0.0/0           ",
+        "ACCEPT     0    --  0.0.0.0/0           !0.0.0.3/0.0.0.255   ",
+        "ACCEPT     0    --  10.1.2.0/24          0.0.0.0/0           ",
+        "ACCEPT     0    --  0.0.0.0/0            0.0.0.0/0           ",
+    ]

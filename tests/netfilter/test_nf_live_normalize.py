@@ -67,7 +67,8 @@ def restore_rule(draw, chain: str):
     generic = []
     if draw(st.booleans()):
         generic += (["!"] if draw(st.booleans()) else []) + ["-s", f"10.{draw(_octet)}.{draw(_octet)}.{draw(_octet)}"
-                                                              + draw(st.sampled_from(["", "/32", "/24", "/8", "/255.255.0.0"]))]
+                                                              + draw(st.sampled_from(["", "/32", "/24", "/8", "/255.255.0.0",
+                                                                                   "/255.0.255.0", "/0.0.0.255"]))]
     if draw(st.booleans()):
         generic += ["-d", f"192.168.{draw(_octet)}.{draw(_octet)}"]
     if draw(st.booleans()):

@@ -31,6 +31,9 @@ P = tcp("10.0.0.5", 40000, "192.168.1.10", 80)
     ("-s 10.0.0.5", True), ("-s 10.0.0.0/24", True), ("-s 10.0.1.0/24", False), ("! -s 10.0.1.0/24", True),
     ("-d 192.168.1.10/32", True), ("! -d 192.168.0.0/16", False), ("-s 0.0.0.0/0", True),
     ("-s 10.0.0.5/255.255.255.0", True),
+    # masks that are not prefixes: address & mask == net & mask (iptables accepts them)
+    ("-s 10.9.0.5/255.0.255.255", True), ("-s 10.9.0.6/255.0.255.255", False),
+    ("-d 1.2.3.10/0.0.0.255", True), ("! -d 1.2.3.10/0.0.0.255", False), ("-d 1.2.3.11/0.0.0.255", False),
 ])
 def test_source_and_destination(rule, expected):
     assert hit(rule, P.clone()) is expected
