@@ -1,7 +1,7 @@
 """`netsim run [SCENARIO] [--json]`: build the cluster, run the steps, report where traffic went, write pcaps.
 
 Exit codes: 0 when every expectation held, 1 when one failed (the report says
-which and why), 2 for bad input (including a step netsim cannot run yet).
+which and why), 2 for bad input or a feature netsim does not emulate (a NetsimError naming it).
 Text goes to stdout as each step finishes; `--json` prints one document at
 the end instead. Progress goes to stderr, and only when stderr is a terminal.
 """

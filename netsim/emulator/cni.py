@@ -43,6 +43,7 @@ from netsim.api.topology import CNI
 from netsim.dataplane.host import Host
 from netsim.dataplane.network import Network
 from netsim.dataplane.routing import RouteScope
+from netsim.errors import NotImplementedFeature
 
 BRIDGE = "cni0"
 POD_IFACE = "eth0"
@@ -98,6 +99,11 @@ def wire_pod(mode: CNI, network: Network, pod_host: Host, node_host: Host, node:
              veth: str, pod_subnet: IPv4Network) -> None:
     """The pod's eth0, its veth to the node, addresses and routes, per mode."""
     cidr = pod_cidr(node)
+    if cidr is None:
+        raise NotImplementedFeature(
+            f"node {node.name} has no spec.podCIDR, so pod {pod.namespace}/{pod.name} cannot be wired: netsim's CNI "
+            f"modes (bridge, vxlan, ptp) take pod addresses from the node's podCIDR; CNIs that address pods "
+            f"another way (Azure CNI's node subnet, AWS VPC CNI) are not emulated")
     gw = gateway(cidr)
     mtu = FLANNEL_MTU if mode is CNI.VXLAN else None
     network.add_veth(pod_host.name, POD_IFACE, node_host.name, veth, mtu=mtu)

@@ -24,7 +24,7 @@ from netsim.dns.server import DNS_PORT
 from netsim.dns.stub import Exchange, Resolution, StubResolver, parse_resolv_conf
 from netsim.dns.wire import decode, encode
 from netsim.emulator.cluster import child_rng
-from netsim.emulator.emulator import Emulator
+from netsim.emulator.emulator import Emulator, _refuse_a_down_machine
 from netsim.emulator.traffic import Sender, resolve_sender
 from netsim.kubelet.resolvconf import node_resolv_conf, pod_resolv_conf
 from netsim.packet import Packet, Proto, TcpFlag
@@ -56,14 +56,20 @@ class DnsClient:
         self.emulator = emulator
         self.rng = child_rng(emulator.cluster.seed, "dns-client")
 
-    def origin(self, ref: str | None) -> Sender:
-        """The sender for `pod/[ns/]NAME` or `node/NAME`; the first node when None."""
+    def origin(self, ref: str | None, field: str = "--from") -> Sender:
+        """The sender for `pod/[ns/]NAME` or `node/NAME`; the first node when None.
+
+        `field` names the input in errors (a scenario step's `from`); a pod or
+        node whose machine is down sends nothing, as for Emulator.send.
+        """
         store = self.emulator.cluster.store
         if ref is None:
             ref = f"node/{self.emulator.cluster.topology.nodes[0].name}"
         elif "/" not in ref:
             ref = f"pod/{ref}"
-        return resolve_sender(store, ref, "--from")
+        sender = resolve_sender(store, ref, field)
+        _refuse_a_down_machine(self.emulator.cluster, sender, field)
+        return sender
 
     def _exchange(self, sender: Sender, server: str, payload: bytes, sport: int) -> Exchange:
         """One UDP datagram to server:53 and what came back to the socket."""
@@ -110,9 +116,9 @@ class DnsClient:
         return answers, tuple(walks)
 
     def dig(self, name: str, qtype: str | RRType = "A", server: str | None = None,
-            origin: str | None = None, tcp: bool = False) -> DigResult:
+            origin: str | None = None, tcp: bool = False, field: str = "--from") -> DigResult:
         """Ask one question as dig does (over TCP with `tcp`, as +tcp); the clock advances by unanswered tries."""
-        sender = self.origin(origin)
+        sender = self.origin(origin, field)
         target = server or str(self.emulator.cluster.topology.cluster_dns_ip)
         t = rrtype(qtype) if isinstance(qtype, str) else qtype
         q = query(int(self.rng.integers(0, 1 << 16)), fqdn(name), t, edns_udp_size=DIG_UDP_SIZE)
@@ -141,20 +147,21 @@ class DnsClient:
             clock.advance(DIG_TIMEOUT)
         return DigResult(sender, ip_address(target), q, None, 0, sent_at, tuple(walks), tuple(sports))  # type: ignore
 
-    def resolv_conf(self, sender_ref: str | None) -> str:
+    def resolv_conf(self, sender_ref: str | None, field: str = "--from") -> str:
         """The /etc/resolv.conf of the origin: a pod's as kubelet writes it, a node's from the topology."""
         store = self.emulator.cluster.store
         topology = self.emulator.cluster.topology
-        sender = self.origin(sender_ref)
+        sender = self.origin(sender_ref, field)
         if sender.label.startswith("pod "):
             ns, _, name = sender.label[len("pod "):].partition("/")
             return pod_resolv_conf(store.get("Pod", name, ns), topology)[0]  # type: ignore[arg-type]
         return node_resolv_conf(topology)
 
-    def resolve(self, name: str, origin: str | None = None, family: str = "unspec") -> Resolution:
+    def resolve(self, name: str, origin: str | None = None, family: str = "unspec",
+                field: str = "--from") -> Resolution:
         """getaddrinfo's lookup of `name` from the origin, every query sent as a packet."""
-        sender = self.origin(origin)
-        config = parse_resolv_conf(self.resolv_conf(origin))
+        sender = self.origin(origin, field)
+        config = parse_resolv_conf(self.resolv_conf(origin, field))
         stub = StubResolver(config, lambda server, payload, sport: self._exchange(sender, server, payload, sport),
                             self.emulator.cluster.clock, self.rng,
                             lambda: self.emulator.ephemeral_port(sender.host),

@@ -1,7 +1,10 @@
-"""Checking a send step's expectations against its connections: one `Check` per expectation, with the evidence.
+"""Checking a step's expectations against what it saw: one `Check` per expectation, with the evidence.
 
-A check passes or fails with a one-line reason that names the connections
-and pods that made it fail, so a CI log says what went wrong without a rerun.
+A send step's checks run over its connections; a resolve or dig step's over
+its `DnsOutcome` (the answers, the status, the queries sent, the name that
+answered). A check passes or fails with a one-line reason that names the
+connections, pods or queries that made it fail, so a CI log says what went
+wrong without a rerun.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import dataclass
 
 from netsim.api.store import Store
 from netsim.verify.observe import Observation
-from netsim.verify.scenario import ClientIP, Expectation, Selector
+from netsim.dns.message import Rcode
+from netsim.verify.scenario import ClientIP, DnsExpectation, Expectation, Selector
 
 MAX_NAMED = 3  # connections named in a failure reason before "and N more"
 
@@ -132,3 +136,86 @@ def _split(expect: Expectation, observations: Sequence[Observation], store: Stor
     if not off:
         return Check(name, True, f"over {total} connections: {shown}")
     return Check(name, False, f"over {total} connections, outside the tolerance: {shown}")
+
+
+@dataclass(frozen=True, slots=True)
+class DnsOutcome:
+    """What a resolve or dig step got, in the terms of its expectations (`DnsExpectation`)."""
+
+    answers: tuple[str, ...]        # addresses (resolve) or answer records' data (dig), canonical (answer_text)
+    rcode: Rcode | None             # the deciding reply's status; None when no reply came
+    asked: tuple[str, ...]          # one `TYPE name` per query sent, in order
+    resolved_as: str | None         # the name that answered (resolve), else None
+    failure: str = ""               # why nothing answered: glibc's h_errno, or dig's "no servers could be reached"
+    decided_by: str = ""            # the question of the reply `rcode` comes from (`AAAA example.com.`)
+
+    @property
+    def queries(self) -> int:
+        """How many queries were sent."""
+        return len(self.asked)
+
+
+def check_dns(expect: DnsExpectation, got: DnsOutcome) -> tuple[Check, ...]:
+    """Every check a resolve or dig step's expectation asks for, in the order of DNS_EXPECT_FIELDS."""
+    checks: list[Check] = []
+    if expect.answers is not None:
+        checks.append(_answers(expect.answers, got))
+    if expect.rcode is not None:
+        checks.append(_rcode(expect.rcode, got))
+    if expect.queries is not None:
+        checks.append(_queries(expect.queries, got))
+    if expect.resolved_as is not None:
+        checks.append(_resolved_as(expect.resolved_as, got))
+    return tuple(checks)
+
+
+def _status(got: DnsOutcome) -> str:
+    """`NXDOMAIN`, or `no reply (TRY_AGAIN)`: what came back, for failure reasons."""
+    if got.rcode is None:
+        return f"no reply ({got.failure})" if got.failure else "no reply"
+    details = [d for d in (got.decided_by, got.failure) if d]
+    return got.rcode.name + (f" ({', '.join(details)})" if details else "")
+
+
+def _answers(wanted: tuple[str, ...], got: DnsOutcome) -> Check:
+    name = "answers " + (", ".join(wanted) if wanted else "none")
+    want, have = set(wanted), set(got.answers)
+    if want == have:
+        return Check(name, True, f"got {', '.join(sorted(have))}" if have else f"got none: {_status(got)}")
+    parts = [f"got {', '.join(sorted(have))}" if have else f"got none: {_status(got)}"]
+    if want - have:
+        parts.append(f"missing {', '.join(sorted(want - have))}")
+    if have - want:
+        parts.append(f"unexpected {', '.join(sorted(have - want))}")
+    return Check(name, False, "; ".join(parts))
+
+
+def _rcode(wanted: Rcode, got: DnsOutcome) -> Check:
+    name = f"rcode {wanted.name}"
+    if got.rcode is wanted:
+        return Check(name, True, _status(got))
+    return Check(name, False, f"got {_status(got)}")
+
+
+def _asked(got: DnsOutcome) -> str:
+    """`A web.default.svc.cluster.local., AAAA web.default.svc.cluster.local.` (the first few, then a count)."""
+    parts = list(got.asked[:MAX_NAMED * 2])
+    if len(got.asked) > len(parts):
+        parts.append(f"and {len(got.asked) - len(parts)} more")
+    return ", ".join(parts)
+
+
+def _queries(wanted: int, got: DnsOutcome) -> Check:
+    name = f"queries {wanted}"
+    if got.queries == wanted:
+        return Check(name, True, f"{got.queries} sent: {_asked(got)}")
+    return Check(name, False, f"{got.queries} sent: {_asked(got)}")
+
+
+def _resolved_as(wanted: str, got: DnsOutcome) -> Check:
+    name = f"resolvedAs {wanted}"
+    if got.resolved_as is None:
+        return Check(name, False, f"no name answered ({_status(got)})")
+    if got.resolved_as.lower() == wanted:
+        return Check(name, True, f"{got.resolved_as} answered")
+    return Check(name, False, f"{got.resolved_as} answered")

@@ -3,8 +3,9 @@
 Changes (apply, delete, scale, patch) go through the store as kubectl's requests
 would, the controllers settle, and the emulator's network is rebuilt from the
 new state (every node's rules as kube-proxy's next sync writes them). Send
-steps walk their connections and check the step's expectations. A step whose
-machinery is not built yet raises NotImplementedFeature when it is reached.
+steps walk their connections and check the step's expectations. Resolve and
+dig steps send their DNS queries as packets (`DnsClient`, one per run so
+query IDs keep drawing from one generator) and check theirs.
 Steps are yielded as they finish, so a caller can print while the run goes on.
 """
 
@@ -22,15 +23,19 @@ from netsim.api.patches import patch_object
 from netsim.api.store import Store
 from netsim.api.topology import Topology
 from netsim.capture.points import CaptureSet
+from netsim.dataplane.trace import WalkResult
+from netsim.dns.dig import rdata_text
+from netsim.dns.message import fqdn
 from netsim.emulator.cluster import Cluster
+from netsim.emulator.dnsquery import DIG_TRIES, DnsClient
 from netsim.emulator.emulator import Emulator
 from netsim.emulator.traffic import FlowSpec
-from netsim.errors import NotImplementedFeature
-from netsim.verify.expect import Check, check_all
+from netsim.verify.expect import Check, DnsOutcome, check_all, check_dns
 from netsim.verify.observe import Observation, observe, pods_by_host
-from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, NodeStep, PatchStep, PendingStep, Scenario,
-                                    SendStep, Step)
-from netsim.verify.summary import describe, rewrite_text
+from netsim.verify.scenario import (AdvanceStep, ApplyStep, DeleteStep, DigStep, NodeStep, PatchStep, ResolveStep,
+                                    Scenario, SendStep, Step, answer_text, dns_step_title)
+from netsim.verify.summary import (describe, dig_lines, message_dict, packet_path, resolution_lines,
+                                   rewrite_text)
 
 # progress(step number from 1, steps in all, step name, connections done, connections in the step)
 Progress = Callable[[int, int, str, int, int], None]
@@ -48,6 +53,7 @@ class StepReport:
     flow: FlowSpec | None = None
     observations: tuple[Observation, ...] = ()
     checks: tuple[Check, ...] = ()
+    dns: dict[str, Any] | None = None   # a resolve or dig step's queries and answers, JSON-ready
 
     @property
     def passed(self) -> bool:
@@ -62,6 +68,8 @@ class StepReport:
                            "count": self.flow.count}
             out["connections"] = [observation_dict(o) for o in self.observations]
             out["reached"] = dict(sorted(reached(self.observations).items()))
+        elif self.dns is not None:
+            out["dns"] = self.dns
         else:
             out["detail"] = list(self.lines)
         out["checks"] = [{"expectation": c.expectation, "passed": c.passed, "reason": c.reason} for c in self.checks]
@@ -120,6 +128,8 @@ def run_steps(scenario: Scenario, emulator: Emulator, progress: Progress | None 
               show: int = 10) -> Iterator[StepReport]:
     """Run every step in order; yields each step's report when it is done (`show`: connections detailed in text)."""
     total = len(scenario.steps)
+    source = str(scenario.source or scenario.folder)
+    dns: DnsClient | None = None
     for number, step in enumerate(scenario.steps, start=1):
         action = step.action
         if isinstance(action, SendStep):
@@ -127,10 +137,15 @@ def run_steps(scenario: Scenario, emulator: Emulator, progress: Progress | None 
             if progress is not None:
                 def tick(done: int, _n=number, _s=step, _c=action.flow.count) -> None:
                     progress(_n, total, _s.name, done, _c)
-            yield _send(step, action, emulator, tick, show, str(scenario.source or scenario.folder))
-        elif isinstance(action, PendingStep):
-            raise NotImplementedFeature(f"{scenario.source or scenario.folder}: {step.field} ({action.action}): "
-                                        f"{action.feature} is not emulated yet")
+            yield _send(step, action, emulator, tick, show, source)
+        elif isinstance(action, (ResolveStep, DigStep)):
+            if progress is not None:
+                progress(number, total, step.name, 0, 0)
+            dns = dns or DnsClient(emulator)
+            if isinstance(action, ResolveStep):
+                yield _resolve(step, action, dns, f"{source}: {step.field}.resolve.from")
+            else:
+                yield _dig(step, action, dns, f"{source}: {step.field}.dig.from")
         else:
             if progress is not None:
                 progress(number, total, step.name, 0, 0)
@@ -214,3 +229,64 @@ def connection_lines(o: Observation) -> list[str]:
     else:
         lines.append("    no answer reached the sender")
     return lines
+
+
+def _heading(step: Step, action: ResolveStep | DigStep, origin: str) -> str:
+    """`resolve web from pod default/client`, after the step's own name when it has one."""
+    what = dns_step_title(action).rpartition(" from ")[0] + f" from {origin}"
+    return what if step.name == dns_step_title(action) else f"{step.name}: {what}"
+
+
+def _walk_dict(trace: object) -> dict[str, Any]:
+    """Where one query went (packet 0 of its walk): the hosts and the NAT on the way."""
+    if not isinstance(trace, WalkResult):  # a TCP retry: several walks, reported by the query lines
+        return {}
+    path = packet_path(trace, 0)
+    return {"path": list(path.hosts), "nat": [rewrite_text(rw) for rw in path.rewrites]}
+
+
+def _resolve(step: Step, action: ResolveStep, dns: DnsClient, field: str) -> StepReport:
+    """getaddrinfo from the step's origin through the emulated network; check what the stub got."""
+    origin = dns.origin(action.origin, field).label
+    conf = dns.resolv_conf(action.origin, field)
+    start = dns.emulator.cluster.clock.now()
+    res = dns.resolve(action.name, action.origin, action.family.value, field)
+    asked = tuple(f"{s.query.question[0].type.name} {s.query.question[0].name}" for s in res.steps)
+    last = next((i for i in reversed(range(len(res.steps))) if res.steps[i].reply is not None), None)
+    got = DnsOutcome(answers=tuple(answer_text(a) for a in res.addresses),
+                     rcode=res.steps[last].reply.rcode if last is not None else None,  # type: ignore[union-attr]
+                     asked=asked, resolved_as=res.answered, failure=res.h_errno,
+                     decided_by=asked[last] if last is not None else "")
+    checks = check_dns(action.expect, got)
+    lines = [_heading(step, action, origin), *resolution_lines(res, conf, start), *(f"  {c.format()}" for c in checks)]
+    data = {"origin": origin, "name": res.name, "family": action.family.value, "resolv.conf": conf,
+            "queries": [{"time": s.time - start, "server": s.server, "sport": s.sport, "proto": s.proto,
+                         "query": message_dict(s.query), "outcome": s.outcome.value,
+                         "reply": message_dict(s.reply) if s.reply else None, **_walk_dict(s.trace)}
+                        for s in res.steps],
+            "answered": res.answered, "addresses": list(res.addresses), "h_errno": res.h_errno,
+            "rcode": got.rcode.name if got.rcode is not None else None}
+    return StepReport(step.index, step.field, step.name, "resolve", tuple(lines), checks=checks, dns=data)
+
+
+def _dig(step: Step, action: DigStep, dns: DnsClient, field: str) -> StepReport:
+    """One dig question from the step's origin through the emulated network; check the reply."""
+    origin = dns.origin(action.origin, field).label
+    result = dns.dig(action.name, action.qtype, str(action.server) if action.server else None, action.origin,
+                     tcp=action.tcp, field=field)
+    reply = result.reply
+    got = DnsOutcome(answers=tuple(answer_text(rdata_text(r)) for r in reply.answer) if reply else (),
+                     rcode=reply.rcode if reply else None,
+                     asked=tuple(f"{action.qtype.name} {fqdn(action.name)}" for _ in result.sports),
+                     resolved_as=None, failure="" if reply else "no servers could be reached")
+    checks = check_dns(action.expect, got)
+    first = packet_path(result.walks[0], 0)
+    lines = [_heading(step, action, origin), f"  path: {' -> '.join(first.hosts)}",
+             *(f"  nat: {rewrite_text(rw)}" for rw in first.rewrites),
+             *dig_lines(reply, str(result.server), result.proto, DIG_TRIES),
+             *(f"  {c.format()}" for c in checks)]
+    data = {"origin": origin, "server": str(result.server), "proto": result.proto,
+            "query": message_dict(result.query), "reply": message_dict(reply) if reply else None,
+            "tries": len(result.sports), "paths": [list(packet_path(w, 0).hosts) for w in result.walks],
+            "answers": list(got.answers), "rcode": got.rcode.name if got.rcode is not None else None}
+    return StepReport(step.index, step.field, step.name, "dig", tuple(lines), checks=checks, dns=data)

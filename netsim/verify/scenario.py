@@ -25,9 +25,10 @@ except the files `apply` steps name (they come in at their step). Given a
 file, the other documents of that file are loaded, then `spec.manifests`. `advance:
 {seconds: N}` runs the simulated clock forward; `failNode: {name: NODE}` and
 `recoverNode: {name: NODE}` stop and restart a node's machine (issue #8).
-Steps that need machinery netsim does not have yet (`resolve`/`dig`) are
-read and checked here and raise NotImplementedFeature when the run reaches
-them, never passing silently.
+`resolve: {from: pod/client, name: web}` runs glibc's stub resolver over the
+pod's resolv.conf (`netsim resolve`); `dig: {from: ..., name: ..., type: SRV,
+server: IP}` asks one question (`netsim dig`); their `expect` holds
+`answers`, `rcode`, `queries` and (resolve only) `resolvedAs`.
 Everything a file names is read when the scenario loads: bad input stops the
 run before any step has run.
 """
@@ -37,6 +38,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from netsim.api.load import MANIFEST_SUFFIXES, Manifest, is_netsim_document, loa
 from netsim.api.patches import PATCH_TYPES
 from netsim.api.selector import LabelSelector, parse_selector_string
 from netsim.dataplane.trace import Outcome
+from netsim.dns.message import Rcode, RRType, fqdn
 from netsim.emulator.traffic import FlowSpec
 
 API_VERSION = "netsim.dev/v1alpha1"
@@ -192,13 +195,57 @@ class NodeStep:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class PendingStep:
-    """A step whose machinery is not built yet: the run stops here with NotImplementedFeature."""
+class Family(enum.Enum):
+    """getaddrinfo's ai_family for a resolve step (`netsim resolve --family`): which record types the stub asks."""
 
-    action: str
-    feature: str
-    data: Any
+    UNSPEC = "unspec"  # A and AAAA (the default: AF_UNSPEC)
+    INET = "inet"      # A only (AF_INET)
+    INET6 = "inet6"    # AAAA only (AF_INET6)
+
+
+@dataclass(frozen=True, slots=True)
+class DnsExpectation:
+    """What must hold for a resolve or dig step (None: not checked).
+
+    `answers` is compared as a set: a resolve step's addresses, or the data of
+    a dig reply's answer records as dig prints them (`+short`); `()` expects
+    none. `rcode` is the reply's status (for resolve: of the last reply the
+    stub got, the one that ended the lookup). `queries` counts the queries
+    sent (the stub's, every search-list name and type; dig's tries).
+    `resolvedAs` is the name that answered (resolve only: dig asks one name).
+    """
+
+    answers: tuple[str, ...] | None = None
+    rcode: Rcode | None = None
+    queries: int | None = None
+    resolved_as: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is checked."""
+        return self.answers is None and self.rcode is None and self.queries is None and self.resolved_as is None
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveStep:
+    """getaddrinfo(name) from a pod or node: glibc's stub over its resolv.conf, each query a packet (netsim resolve)."""
+
+    origin: str   # pod/[NS/]NAME or node/NAME
+    name: str
+    family: Family
+    expect: DnsExpectation
+
+
+@dataclass(frozen=True, slots=True)
+class DigStep:
+    """One DNS question from a pod or node, as `dig [@server] name type [+tcp]` asks it (`netsim dig`)."""
+
+    origin: str                    # pod/[NS/]NAME or node/NAME
+    name: str
+    qtype: RRType
+    server: IPv4Address | None     # None: the cluster DNS address
+    tcp: bool
+    expect: DnsExpectation
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +254,8 @@ class Step:
 
     index: int
     name: str
-    action: SendStep | ApplyStep | DeleteStep | ScaleStep | PatchStep | AdvanceStep | NodeStep | PendingStep
+    action: (SendStep | ApplyStep | DeleteStep | ScaleStep | PatchStep | AdvanceStep | NodeStep | ResolveStep
+             | DigStep)
     field: str = ""  # where the step is in the document: `spec.steps[2]`, or `spec.traffic[0]` (the shorthand)
 
     def __post_init__(self) -> None:
@@ -215,12 +263,8 @@ class Step:
             object.__setattr__(self, "field", f"spec.steps[{self.index}]")
 
 
-# The steps that parse but cannot run yet: action -> the missing feature, named after its tracker issue.
-PENDING_ACTIONS = {
-    "resolve": "DNS resolution from a pod (cluster DNS, issue #7)",
-    "dig": "DNS queries from a pod (cluster DNS, issue #7)",
-}
-ACTIONS = ("send", "apply", "delete", "scale", "patch", "advance", "failNode", "recoverNode", *PENDING_ACTIONS)
+ACTIONS = ("send", "apply", "delete", "scale", "patch", "advance", "failNode", "recoverNode", "resolve", "dig")
+EXPECTING_ACTIONS = ("send", "resolve", "dig")  # the steps that take an `expect` block
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,8 +420,8 @@ def _step(item: Any, index: int, folder: Path) -> Step:
         raise FieldError(f"must have exactly one of {', '.join(ACTIONS)}, got {actions or 'none'}")
     action = actions[0]
     data = item[action]
-    if "expect" in item and action != "send":
-        raise FieldError("only a send step has expectations", "expect")
+    if "expect" in item and action not in EXPECTING_ACTIONS:
+        raise FieldError(f"only {', '.join(EXPECTING_ACTIONS)} steps have expectations", "expect")
     name = item.get("name")
     if name is not None and not isinstance(name, str):
         raise FieldError("must be a string", "name")
@@ -411,7 +455,130 @@ def _step(item: Any, index: int, folder: Path) -> Step:
         if not isinstance(node, str) or not node:
             raise FieldError("must name a node", f"{action}.name")
         return Step(index, name or f"{action} {node}", NodeStep(action, node))
-    return Step(index, name or action, PendingStep(action, PENDING_ACTIONS[action], data))
+    if action == "resolve":
+        step = _resolve(data, _dns_expectation(item.get("expect"), "expect", resolve=True))
+    else:
+        step = _dig(data, _dns_expectation(item.get("expect"), "expect", resolve=False))
+    return Step(index, name or dns_step_title(step), step)
+
+
+def dns_step_title(step: ResolveStep | DigStep) -> str:
+    """`resolve web from pod/client`, `dig @10.96.0.10 web.default.svc.cluster.local SRV +tcp from pod/client`."""
+    if isinstance(step, ResolveStep):
+        family = "" if step.family is Family.UNSPEC else f" ({step.family.value})"
+        return f"resolve {step.name}{family} from {step.origin}"
+    server = f"@{step.server} " if step.server is not None else ""
+    return f"dig {server}{step.name} {step.qtype.name}{' +tcp' if step.tcp else ''} from {step.origin}"
+
+
+def _dns_fields(data: Any, action: str, allowed: tuple[str, ...]) -> None:
+    """A resolve or dig step's object: only `allowed` fields, `from` and `name` non-empty strings."""
+    if not isinstance(data, Mapping):
+        raise FieldError(f"must be an object with {', '.join(allowed)}", action)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise FieldError(f"unknown field {unknown[0]!r} ({action} has {', '.join(allowed)})",
+                         f"{action}.{unknown[0]}")
+    origin = data.get("from")
+    if not isinstance(origin, str) or not origin.startswith(("pod/", "node/")) or origin.count("/") > 2:
+        raise FieldError(f"must be pod/[NAMESPACE/]NAME or node/NAME, got {origin!r}", f"{action}.from")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name) or ".." in name:
+        raise FieldError(f"must be a domain name such as web or web.default.svc.cluster.local, got {name!r}",
+                         f"{action}.name")
+
+
+def _resolve(data: Any, expect: DnsExpectation) -> ResolveStep:
+    _dns_fields(data, "resolve", ("from", "name", "family"))
+    raw = data.get("family", "unspec")
+    try:
+        family = Family(raw)
+    except ValueError:
+        raise FieldError(f"must be one of {', '.join(f.value for f in Family)}; got {raw!r}",
+                         "resolve.family") from None
+    return ResolveStep(data["from"], data["name"], family, expect)
+
+
+def _dig(data: Any, expect: DnsExpectation) -> DigStep:
+    _dns_fields(data, "dig", ("from", "name", "type", "server", "tcp"))
+    raw = data.get("type", "A")
+    qtype = str(raw).upper()
+    # OPT is EDNS0's pseudo-record, never a question; AXFR is a zone transfer (always TCP, refused by CoreDNS
+    # without its transfer plugin), not a lookup
+    if not isinstance(raw, str) or qtype not in RRType.__members__ or qtype in ("OPT", "AXFR"):
+        names = ", ".join(t.name for t in RRType if t not in (RRType.OPT, RRType.AXFR))
+        raise FieldError(f"must be a query type ({names}); got {raw!r}", "dig.type")
+    server = data.get("server")
+    if server is not None:
+        try:
+            server = ip_address(server)
+        except ValueError:
+            server = None
+        if not isinstance(server, IPv4Address):
+            raise FieldError(f"must be an IPv4 address (dig's @server), got {data.get('server')!r}", "dig.server")
+    tcp = data.get("tcp", False)
+    if not isinstance(tcp, bool):
+        raise FieldError(f"must be true or false (dig +tcp), got {tcp!r}", "dig.tcp")
+    return DigStep(data["from"], data["name"], RRType[qtype], server, tcp, expect)
+
+
+DNS_EXPECT_FIELDS = ("answers", "rcode", "queries", "resolvedAs")
+
+
+def _dns_expectation(data: Any, field: str, resolve: bool) -> DnsExpectation:
+    """A resolve or dig step's `expect` block."""
+    if data is None:
+        return DnsExpectation()
+    allowed = DNS_EXPECT_FIELDS if resolve else DNS_EXPECT_FIELDS[:-1]
+    if not isinstance(data, Mapping):
+        raise FieldError(f"must be an object with {', '.join(allowed)}", field)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        why = ("dig asks exactly the name given; resolvedAs is for resolve steps" if unknown[0] == "resolvedAs"
+               else f"a {'resolve' if resolve else 'dig'} step's expectations: {', '.join(allowed)}")
+        raise FieldError(f"unknown field {unknown[0]!r} ({why})", f"{field}.{unknown[0]}")
+    answers = None
+    if "answers" in data:
+        raw = data["answers"]
+        items = raw if isinstance(raw, list) else [raw]
+        parsed = []
+        for i, value in enumerate(items):
+            if not isinstance(value, str) or not value.strip():
+                raise FieldError(f"must be an address or a record's data as dig prints it, got {value!r}",
+                                 f"{field}.answers[{i}]")
+            parsed.append(answer_text(value))
+        answers = tuple(parsed)
+    rcode = None
+    if "rcode" in data:
+        raw = data["rcode"]
+        if not isinstance(raw, str) or raw.upper() not in Rcode.__members__:
+            raise FieldError(f"must be one of {', '.join(r.name for r in Rcode)}; got {raw!r}", f"{field}.rcode")
+        rcode = Rcode[raw.upper()]
+    queries = data.get("queries")
+    if "queries" in data and (isinstance(queries, bool) or not isinstance(queries, int) or queries < 1):
+        raise FieldError(f"must be a positive integer, got {queries!r}", f"{field}.queries")
+    resolved_as = data.get("resolvedAs")
+    if "resolvedAs" in data:
+        if not isinstance(resolved_as, str) or not resolved_as.strip():
+            raise FieldError(f"must be a domain name, got {resolved_as!r}", f"{field}.resolvedAs")
+        resolved_as = fqdn(resolved_as.strip()).lower()
+    return DnsExpectation(answers, rcode, queries, resolved_as)
+
+
+def answer_text(value: str) -> str:
+    """An answer in one canonical form: an address as ipaddress writes it, a lone name with its trailing dot.
+
+    Both the expected answers and those received go through it. Records with
+    several fields (SRV, MX, SOA) and TXT strings stay as written, spaces collapsed:
+    they are compared with dig's presentation of the record's data.
+    """
+    words = value.split()
+    if len(words) == 1 and not words[0].startswith('"'):   # a quoted TXT string is data, not a name
+        try:
+            return str(ip_address(words[0]))
+        except ValueError:
+            return fqdn(words[0]).lower()
+    return " ".join(words)
 
 
 def _apply(data: Any, folder: Path) -> ApplyStep:

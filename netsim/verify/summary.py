@@ -5,13 +5,22 @@ reply that reached the sender back, in the words a user of tcpdump and
 iptables would use. `hops` gives, per visit to a host, the addresses the
 packet carried as it left that host (or as it last arrived, on the host
 where it ended) — the packet itself, never a tunnel's outer header.
+DNS steps read as `netsim resolve` and dig print them: `resolution_lines`
+(the resolv.conf, one line per query with simulated time, the answer) and
+`dig_lines` (dig's header, flags and sections); `message_dict` is a DNS
+message as JSON.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from netsim.dataplane.trace import Outcome, StepKind, WalkResult
+from netsim.dns.dig import rdata_text, record_line
+from netsim.dns.message import Message, Record
+from netsim.dns.stub import Resolution
+from netsim.dns.stub import Step as QueryStep
 
 REWROTE = "rewrote to "
 
@@ -141,3 +150,56 @@ def describe(path: PacketPath, what: str) -> list[str]:
         ending += f": {path.reason}"
     lines.append(f"    {ending}")
     return lines
+
+
+def query_line(step: QueryStep, start: float) -> str:
+    """One query of a lookup as `netsim resolve` prints it: time, ports, id, question, what came back."""
+    q = step.query.question[0]
+    if step.reply is not None:
+        data = ", ".join(str(r.data) for r in step.reply.answer)
+        what = step.reply.rcode.name + (" (truncated)" if step.reply.tc else "") + (f" {data}" if data else "")
+    else:
+        what = "no answer (timed out)" if step.outcome.value == "timeout" else "ICMP error (connection refused)"
+    over = " over TCP" if step.proto == "TCP" else ""
+    return (f"{step.time - start:9.3f}s  :{step.sport} -> {step.server}:53  id {step.query.id:<5}  "
+            f"{q.type.name:<4} {q.name}  {what}{over}")
+
+
+def resolution_lines(resolution: Resolution, resolv_conf: str, start: float) -> list[str]:
+    """A lookup's body, indented under its step: the resolv.conf used, every query, the answer or h_errno."""
+    lines = ["  resolv.conf:"] + [f"    {line}" for line in resolv_conf.splitlines()]
+    lines += [f"  {query_line(s, start)}" for s in resolution.steps]
+    if resolution.answered:
+        lines.append(f"  answer: {resolution.answered} -> {', '.join(resolution.addresses)}")
+    else:
+        lines.append(f"  no answer: {resolution.h_errno}")
+    return lines
+
+
+def dig_lines(reply: Message | None, server: str, proto: str, tries: int) -> list[str]:
+    """A dig's body, indented under its step: header, flags and non-empty sections as dig prints them."""
+    if reply is None:
+        return [f"  ;; communications error to {server}#53: timed out"] * tries + ["  ;; no servers could be reached"]
+    additional = len(reply.additional) + (reply.edns_udp_size is not None)
+    lines = [f"  ;; ->>HEADER<<- opcode: QUERY, status: {reply.rcode.name}, id: {reply.id}",
+             f"  ;; flags: {reply.flags_text}; QUERY: {len(reply.question)}, ANSWER: {len(reply.answer)}, "
+             f"AUTHORITY: {len(reply.authority)}, ADDITIONAL: {additional}"]
+    for title, records in (("ANSWER", reply.answer), ("AUTHORITY", reply.authority),
+                           ("ADDITIONAL", reply.additional)):
+        if records:
+            lines.append(f"  ;; {title} SECTION:")
+            lines += [f"  {record_line(r)}" for r in records]
+    lines.append(f"  ;; SERVER: {server}#53({server}) ({proto})")
+    return lines
+
+
+def _record_dict(r: Record) -> dict[str, Any]:
+    return {"name": r.name, "ttl": r.ttl, "class": "IN", "type": r.type.name, "data": rdata_text(r)}
+
+
+def message_dict(m: Message) -> dict[str, Any]:
+    """A DNS message as JSON-ready data (the shape of `netsim dig -o json`)."""
+    return {"id": m.id, "status": m.rcode.name, "flags": m.flags_text.split(),
+            "question": [{"name": q.name, "type": q.type.name} for q in m.question],
+            "answer": [_record_dict(r) for r in m.answer], "authority": [_record_dict(r) for r in m.authority],
+            "additional": [_record_dict(r) for r in m.additional]}

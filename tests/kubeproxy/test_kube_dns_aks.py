@@ -108,3 +108,13 @@ def test_kube_proxy_config_file_gives_the_topologys_rules(node):
     from_topology = run_cli("iptables-save", "--node", node, *INPUTS)
     assert from_file == from_topology and from_file[0] == 0
     assert "! -s 172.16.10.0/24 -d 10.0.0.10/32 -p udp" in from_file[1]
+
+
+def test_sending_packets_needs_pod_cidrs_the_aks_dump_does_not_have(capsys) -> None:
+    from netsim.cli.main import main
+
+    code = main(["resolve", "-f", str(EXAMPLE / "cluster.yaml"), "--topology", str(EXAMPLE / "topology.yaml"),
+                 "--from", "x", "web"])
+    err = capsys.readouterr().err
+    assert code == 2 and "node aks-nodepool1-19344272-vmss000000 has no spec.podCIDR" in err
+    assert "Traceback" not in err

@@ -84,13 +84,16 @@ def test_a_failed_expectation_exits_1_saying_which_and_why(capsys, tmp_path: Pat
     assert code == 1 and json.loads(out)["expectations"] == {"total": 3, "failed": 2}
 
 
-def test_an_unbuilt_step_is_exit_2_naming_the_feature(capsys, tmp_path: Path) -> None:
+def test_a_step_that_needs_an_unemulated_feature_is_exit_2_naming_it(capsys, tmp_path: Path) -> None:
     folder = failing_scenario(tmp_path)
+    statefulset = ("{apiVersion: apps/v1, kind: StatefulSet, metadata: {name: db}, spec: {serviceName: db, "
+                   "replicas: 1, ordinals: {start: 5}, selector: {matchLabels: {app: db}}, template: {metadata: "
+                   "{labels: {app: db}}, spec: {containers: [{name: db, image: postgres}]}}}}")
     (folder / "scenario.yaml").write_text((folder / "scenario.yaml").read_text().replace(
-        "  steps:\n", "  steps:\n  - dig: {from: pod/client, name: web}\n"))
+        "  steps:\n", f"  steps:\n  - apply: {{manifests: [{statefulset}]}}\n"))
     code, out, err = run(capsys, str(folder), "--pcap-dir", str(tmp_path / "p"))
     assert code == 2
-    assert err.startswith("error: ") and "DNS queries from a pod (cluster DNS, issue #7) is not emulated yet" in err
+    assert err.startswith("error: ") and "spec.ordinals (a start ordinal other than 0) is not emulated" in err
     assert "Traceback" not in err
 
 

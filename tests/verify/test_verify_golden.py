@@ -16,7 +16,7 @@ def in_project(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-@pytest.mark.parametrize("scenario", ["quickstart", "rollout", "external", "affinity", "storage"])
+@pytest.mark.parametrize("scenario", ["quickstart", "rollout", "external", "affinity", "storage", "dns"])
 def test_scenario_report(golden_file, capsys, tmp_path: Path, scenario: str) -> None:
     code = cli.main(["run", f"cluster/{scenario}", "--show", "2", "--pcap-dir", str(tmp_path)])
     out = capsys.readouterr().out.replace(str(tmp_path), "PCAPS")

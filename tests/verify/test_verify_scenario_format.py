@@ -1,4 +1,4 @@
-"""The Scenario document: steps and expectations parse into values, bad input names its field, unbuilt steps raise."""
+"""The Scenario document: steps and expectations parse into values, bad input names its field."""
 
 from __future__ import annotations
 
@@ -7,13 +7,8 @@ from pathlib import Path
 import pytest
 
 from netsim.api.errors import InvalidObject
-from netsim.api.topology import load_topology
 from netsim.dataplane.trace import Outcome
-from netsim.errors import NotImplementedFeature
-from netsim.verify.runner import build_emulator, run_steps
-from netsim.verify.scenario import (
-    ApplyStep, Cascade, ClientIP, DeleteStep, PendingStep, ScaleStep, SendStep, load_scenario,
-)
+from netsim.verify.scenario import ApplyStep, Cascade, ClientIP, DeleteStep, ScaleStep, SendStep, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = """apiVersion: netsim.dev/v1alpha1
@@ -97,26 +92,6 @@ def test_bad_steps_name_the_field(tmp_path: Path, body: str, field: str) -> None
     assert str(tmp_path / "scenario.yaml") in str(info.value)
 
 
-@pytest.mark.parametrize("action, feature", [
-    ("resolve: {from: pod/client, name: web.default.svc.cluster.local}", "issue #7"),
-    ("dig: {from: pod/client, name: web}", "DNS queries"),
-])
-def test_unbuilt_steps_parse_then_raise_naming_the_feature(tmp_path: Path, action: str, feature: str) -> None:
-    client = ("apiVersion: v1\nkind: Pod\nmetadata: {name: client}\n"
-              "spec: {containers: [{name: c, image: i}]}\n")
-    s = scenario(tmp_path, f"  steps:\n  - send: {{from: pod/client, to: '10.0.0.1:80'}}\n  - {action}\n",
-                 {"client.yaml": client})
-    assert isinstance(s.steps[1].action, PendingStep)
-    emulator = build_emulator(s, load_topology(ROOT / "topologies/three-node.yaml"), 0)
-    steps = run_steps(s, emulator)
-    first = next(steps)  # the send before it runs
-    assert first.action == "send"
-    with pytest.raises(NotImplementedFeature) as info:
-        next(steps)
-    assert feature in str(info.value) and "spec.steps[1]" in str(info.value)
-    assert "not emulated yet" in str(info.value)
-
-
 def test_apply_step_files_are_loaded_up_front_and_bad_ones_fail_before_running(tmp_path: Path) -> None:
     bad = "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {ports: [{port: 70000}]}\n"
     with pytest.raises(InvalidObject) as info:
@@ -136,7 +111,7 @@ def test_the_readme_examples_parse(tmp_path: Path) -> None:
     import re
 
     blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "cluster/README.md").read_text(), re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3  # the document, a send step's expect, resolve and dig steps' (test_verify_dns_steps)
     (tmp_path / "s.yaml").write_text(blocks[0].replace("../../topologies", str(ROOT / "topologies")).replace(
         "manifests: [web-v1.yaml]", "manifests: []"))
     assert load_scenario(tmp_path / "s.yaml").name == "rollout"
