@@ -77,20 +77,6 @@ def parse_dig_words(words: list[str]) -> tuple[str | None, str, str]:
     return server, rest[0], qtype
 
 
-def _record_dict(r) -> dict:
-    from netsim.dns.dig import rdata_text
-
-    return {"name": r.name, "ttl": r.ttl, "class": "IN", "type": r.type.name, "data": rdata_text(r)}
-
-
-def message_dict(m) -> dict:
-    """A DNS message as JSON-ready data."""
-    return {"id": m.id, "status": m.rcode.name, "flags": m.flags_text.split(),
-            "question": [{"name": q.name, "type": q.type.name} for q in m.question],
-            "answer": [_record_dict(r) for r in m.answer], "authority": [_record_dict(r) for r in m.authority],
-            "additional": [_record_dict(r) for r in m.additional]}
-
-
 def _emulator(args):
     from netsim.capture.points import CaptureSet
     from netsim.emulator.emulator import Emulator
@@ -108,6 +94,7 @@ def _hosts(walk) -> list[str]:
 def _dig(args: argparse.Namespace) -> int:
     from netsim.dns.dig import format_answer, format_no_answer
     from netsim.emulator.dnsquery import DIG_TRIES, DnsClient
+    from netsim.verify.summary import message_dict
 
     args = dig_arguments(args)
     server, name, qtype = parse_dig_words(args.words)
@@ -133,28 +120,18 @@ def _dig(args: argparse.Namespace) -> int:
 
 
 def format_resolution(resolution, origin: str, resolv_conf: str, start: float) -> str:
-    """`netsim resolve`'s text: the resolv.conf used, one line per query, the result."""
-    lines = [f"resolve {resolution.name} from {origin}", "resolv.conf:"]
-    lines += [f"  {line}" for line in resolv_conf.splitlines()]
-    for s in resolution.steps:
-        q = s.query.question[0]
-        if s.reply is not None:
-            data = ", ".join(str(r.data) for r in s.reply.answer)
-            what = s.reply.rcode.name + (" (truncated)" if s.reply.tc else "") + (f" {data}" if data else "")
-        else:
-            what = "no answer (timed out)" if s.outcome.value == "timeout" else "ICMP error (connection refused)"
-        over = " over TCP" if s.proto == "TCP" else ""
-        lines.append(f"  {s.time - start:9.3f}s  :{s.sport} -> {s.server}:53  id {s.query.id:<5}  "
-                     f"{q.type.name:<4} {q.name}  {what}{over}")
-    if resolution.answered:
-        lines.append(f"answer: {resolution.answered} -> {', '.join(resolution.addresses)}")
-    else:
-        lines.append(f"no answer: {resolution.h_errno}")
+    """`netsim resolve`'s text: the resolv.conf used, one line per query, the result (a scenario step's
+    lines, verify/summary.py's, at the top level)."""
+    from netsim.verify.summary import resolution_lines
+
+    lines = [f"resolve {resolution.name} from {origin}"]
+    lines += [line[2:] for line in resolution_lines(resolution, resolv_conf, start)]
     return "\n".join(lines) + "\n"
 
 
 def _resolve(args: argparse.Namespace) -> int:
     from netsim.emulator.dnsquery import DnsClient
+    from netsim.verify.summary import message_dict
 
     emulator = _emulator(args)
     try:

@@ -65,12 +65,7 @@ def reconcile(store: Store, retries: RetryQueue) -> float:
         waiting = retries.waiting(key, now)
         failure: list[Forbidden] = []
         due = min(due, _sync(store, ds, waiting is None, failure))  # type: ignore[arg-type]
-        if failure:
-            due = min(due, retries.failed(key, now))
-        elif waiting is not None:
-            due = min(due, waiting)
-        else:
-            retries.forget(key)
+        due = min(due, retries.done(key, now, bool(failure), waiting))
     return due
 
 

@@ -78,12 +78,7 @@ def reconcile(store: Store, now: float, retries: RetryQueue) -> float:
         waiting = retries.waiting(key, now)
         failure: list[Forbidden] = []
         due = min(due, _sync(store, job, now, waiting is None, failure))
-        if failure:
-            due = min(due, retries.failed(key, now, API_BACKOFF, MAX_API_BACKOFF))
-        elif waiting is not None:
-            due = min(due, waiting)
-        else:
-            retries.forget(key)
+        due = min(due, retries.done(key, now, bool(failure), waiting, API_BACKOFF, MAX_API_BACKOFF))
     return due
 
 

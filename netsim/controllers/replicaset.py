@@ -73,12 +73,7 @@ def reconcile(store: Store, retries: RetryQueue) -> float:
                 store.record_event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod.name}", COMPONENT)
         current = store.get("ReplicaSet", rs.name, rs.namespace)
         due = min(due, _write_status(store, current, error, waiting is not None))  # type: ignore[arg-type]
-        if error is not None:
-            due = min(due, retries.failed(key, now))
-        elif waiting is not None:
-            due = min(due, waiting)
-        else:
-            retries.forget(key)
+        due = min(due, retries.done(key, now, error is not None, waiting))
     return due
 
 

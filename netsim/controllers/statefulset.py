@@ -70,13 +70,8 @@ def reconcile(store: Store, gates: Mapping[str, bool] | None, retries: RetryQueu
         key = (COMPONENT, sts.uid)
         waiting = retries.waiting(key, now)
         failure: list[str] = []
-        due = min(due, _sync(store, sts, dict(gates or {}), waiting is None, failure))  # type: ignore[arg-type]
-        if failure:
-            due = min(due, retries.failed(key, now))
-        elif waiting is not None:
-            due = min(due, waiting)
-        else:
-            retries.forget(key)
+        due = min(due, _sync(store, sts, gates or {}, waiting is None, failure))  # type: ignore[arg-type]
+        due = min(due, retries.done(key, now, bool(failure), waiting))
     return due
 
 

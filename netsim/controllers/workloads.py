@@ -134,6 +134,17 @@ class RetryQueue:
         self._due[key] = due
         return due
 
+    def done(self, key: tuple[str, str], now: float, failed: bool, waiting: float | None,
+             base: float = RETRY_BASE, cap: float = RETRY_MAX) -> float:
+        """The end of one sync (processNextWorkItem): a failure backs off, a sync that was held waits for its
+        retry, a success forgets the key; returns when the key next needs a sync (inf: not on its account)."""
+        if failed:
+            return self.failed(key, now, base, cap)
+        if waiting is not None:
+            return waiting
+        self.forget(key)
+        return math.inf
+
     def forget(self, key: tuple[str, str]) -> None:
         """Forget: the sync succeeded, the back-off starts again from the base."""
         self._failures.pop(key, None)

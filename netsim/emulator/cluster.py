@@ -65,13 +65,14 @@ class Cluster:
         self.topology = topology
         self.seed = seed
         self.clock = clock or Clock()
+        self.feature_gates = dict(topology.feature_gates)   # the kube-controller-manager's --feature-gates
         self.store = Store(
             clock=self.clock.now,
             rng=child_rng(seed, "apiserver"),
             admission=(ServiceAllocator(str(topology.service_subnet), child_rng(seed, "service-allocator")),
                        scheduler.admit_priority,
                        serviceaccount.ServiceAccountAdmission(child_rng(seed, "serviceaccount-admission")),
-                       volume_expansion.PersistentVolumeClaimResize(dict(topology.feature_gates))),
+                       volume_expansion.PersistentVolumeClaimResize(self.feature_gates)),
             event_rng=child_rng(seed, "events"),
         )
         self.scheduler_rng = child_rng(seed, "scheduler")
@@ -127,11 +128,11 @@ class Cluster:
         self.wake_at(self.podgc.reconcile(store, now))
         self.wake_at(deployment.reconcile(store))
         self.wake_at(replicaset.reconcile(store, self.retries))
-        self.wake_at(statefulset.reconcile(store, dict(self.topology.feature_gates), self.retries))
+        self.wake_at(statefulset.reconcile(store, self.feature_gates, self.retries))
         self.wake_at(daemonset.reconcile(store, self.retries))
         self.wake_at(cronjob.reconcile(store, now))
         self.wake_at(job.reconcile(store, now, self.retries))
-        volumes.reconcile(store, self.provisioners, dict(self.topology.feature_gates))
+        volumes.reconcile(store, self.provisioners, self.feature_gates)
         namespace_controller.reconcile(store)
         scheduler.reconcile(store, self.scheduler_rng)
         self.wake_at(self.attach_detach.reconcile(store, now))

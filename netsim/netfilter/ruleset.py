@@ -166,6 +166,11 @@ class Option:
         return " ".join(self.values)
 
 
+def last_option(options: tuple[Option, ...], name: str) -> Option | None:
+    """The last of `options` called `name` (iptables keeps the last one given), or None."""
+    return next((opt for opt in reversed(options) if opt.name == name), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A `-m MODULE` block and its options in order."""
@@ -175,11 +180,7 @@ class Match:
 
     def get(self, name: str) -> Option | None:
         """The last option called `name`, or None."""
-        found = None
-        for opt in self.options:
-            if opt.name == name:
-                found = opt
-        return found
+        return last_option(self.options, name)
 
     def render(self) -> str:
         """`-m MODULE options...`."""
@@ -196,11 +197,7 @@ class Target:
 
     def get(self, name: str) -> Option | None:
         """The last option called `name`, or None."""
-        found = None
-        for opt in self.options:
-            if opt.name == name:
-                found = opt
-        return found
+        return last_option(self.options, name)
 
     def render(self) -> str:
         """`-j NAME options...` or `-g NAME`."""
